@@ -1,0 +1,56 @@
+#include "event_loop.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace cinit {
+
+Status EventLoop::Open() { return os::Epoll::Open(&epoll_); }
+
+Status EventLoop::Watch(int fd, uint32_t events, ReadyCallback callback) {
+  Status status = epoll_.Add(fd, events, static_cast<uint64_t>(fd));
+  if (status.ok()) {
+    callbacks_[fd] = std::move(callback);
+  }
+  return status;
+}
+
+Status EventLoop::Unwatch(int fd) {
+  callbacks_.erase(fd);
+  return epoll_.Remove(fd);
+}
+
+void EventLoop::Run(const DeadlineFn& deadline, const TimeoutCallback& on_deadline) {
+  running_ = true;
+  std::array<epoll_event, 32> events;
+  while (running_) {
+    std::optional<std::chrono::milliseconds> timeout;
+    if (auto when = deadline()) {
+      auto now = Clock::now();
+      if (*when <= now) {
+        on_deadline();
+        continue;
+      }
+      // Round up: waking a little late is fine, waking early spins.
+      timeout = std::chrono::ceil<std::chrono::milliseconds>(*when - now);
+    }
+    int n = epoll_.Wait(events, timeout);
+    if (n < 0) {
+      // Only EBADF/EFAULT/EINVAL are possible: bugs. PID 1 must not die of them.
+      Log(Level::kError, "epoll_wait: {}", std::strerror(errno));
+      continue;
+    }
+    for (int i = 0; i < n && running_; ++i) {
+      int fd = static_cast<int>(events[static_cast<size_t>(i)].data.u64);
+      auto it = callbacks_.find(fd);
+      if (it != callbacks_.end()) {
+        it->second(events[static_cast<size_t>(i)].events);
+      }
+    }
+  }
+}
+
+}  // namespace cinit

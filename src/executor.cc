@@ -1,0 +1,66 @@
+#include "executor.h"
+
+#include <sys/epoll.h>
+
+#include "log.h"
+#include "os/process.h"
+
+namespace cinit {
+
+Status Executor::Open() {
+  if (Status s = loop_.Open(); !s.ok()) {
+    return s;
+  }
+  if (Status s = os::SignalFd::Open(&signal_fd_); !s.ok()) {
+    return s;
+  }
+  return loop_.Watch(signal_fd_.fd(), EPOLLIN, [this](uint32_t) { OnSignalFdReady(); });
+}
+
+int Executor::Run() {
+  // The child may have exited before the signalfd existed; its SIGCHLD is still
+  // pending and the first read finds it, so no explicit reap is needed here.
+  loop_.Run([this] { return supervisor_.NextDeadline(); },
+            [this] { Dispatch(Tick{}); });
+  return exit_code_.value_or(1);
+}
+
+void Executor::OnSignalFdReady() {
+  signals_.clear();
+  signal_fd_.ReadAll(&signals_);
+  for (int signo : signals_) {
+    Dispatch(SignalReceived{signo});
+  }
+}
+
+void Executor::Dispatch(Event event) {
+  std::deque<Event> pending;
+  pending.push_back(std::move(event));
+  while (!pending.empty() && !exit_code_) {
+    Event next = std::move(pending.front());
+    pending.pop_front();
+    for (const Action& action : supervisor_.Handle(next, Clock::now())) {
+      Apply(action, &pending);
+    }
+  }
+}
+
+void Executor::Apply(const Action& action, std::deque<Event>* follow_ups) {
+  std::visit(
+      [&](const auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, SendSignal>) {
+          os::SendSignal(a.pid, a.signo);
+        } else if constexpr (std::is_same_v<T, SignalEveryone>) {
+          os::SignalEveryone(a.signo);
+        } else if constexpr (std::is_same_v<T, ReapChildren>) {
+          follow_ups->push_back(os::ReapAll());
+        } else if constexpr (std::is_same_v<T, ExitInit>) {
+          exit_code_ = a.code;
+          loop_.Stop();
+        }
+      },
+      action);
+}
+
+}  // namespace cinit

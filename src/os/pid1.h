@@ -1,0 +1,31 @@
+// PID-1 chores that happen once, at start-up.
+#ifndef CINIT_OS_PID1_H_
+#define CINIT_OS_PID1_H_
+
+#include <string_view>
+
+#include "status.h"
+
+namespace cinit::os {
+
+// Returns true when cinit is PID 1 of its PID namespace.
+bool IsPid1();
+
+// When cinit is not PID 1, registers it as the child subreaper, so that orphans
+// of its child are reparented to it (and reaped) instead of to the real init.
+Status BecomeSubreaperUnlessPid1();
+
+// After the child is spawned: moves cinit's cwd to "/" so it never pins a mount
+// (the child keeps its own cwd), and closes every inherited fd above 2, which
+// only the child was meant to have.
+void DetachFromInheritedState();
+
+// Writes a whole line to stderr, retrying short writes and EINTR. The log sink.
+void WriteStderr(std::string_view line);
+
+// Writes text to stdout (for --help and --version).
+void WriteStdout(std::string_view text);
+
+}  // namespace cinit::os
+
+#endif  // CINIT_OS_PID1_H_

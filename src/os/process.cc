@@ -1,0 +1,178 @@
+#include "os/process.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unordered_map>
+
+#include "log.h"
+#include "os/errno_status.h"
+#include "signal_policy.h"
+
+namespace cinit::os {
+namespace {
+
+// Runs in the child between fork and exec. cinit is single-threaded, so the
+// child may call anything, but it keeps to plain syscalls and never returns.
+[[noreturn]] void ExecChild(char* const* argv) {
+  // Own process group, so a terminal's Ctrl-C and Ctrl-Z reach the child and not
+  // cinit. Done here, not in the parent, so the terminal is handed over before
+  // exec whichever of the two runs first.
+  setpgid(0, 0);
+  if (isatty(STDIN_FILENO)) {
+    // SIGTTOU is still ignored here (inherited from cinit), so a child in a
+    // background group may take the terminal without being stopped.
+    tcsetpgrp(STDIN_FILENO, getpgrp());
+  }
+  struct sigaction action {};
+  sigemptyset(&action.sa_mask);
+  action.sa_handler = SIG_DFL;
+  for (int signo = 1; signo <= kMaxSignal; ++signo) {
+    if (signo != SIGKILL && signo != SIGSTOP) {
+      sigaction(signo, &action, nullptr);  // EINVAL for libc-reserved ones: fine
+    }
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+
+  execvp(argv[0], argv);
+  int error = errno;
+  char message[512];
+  int len = snprintf(message, sizeof(message), "cinit: cannot execute '%s': %s\n",
+                     argv[0], strerror(error));
+  if (len > 0) {
+    ssize_t ignored = write(STDERR_FILENO, message,
+                            std::min(static_cast<size_t>(len), sizeof(message) - 1));
+    (void)ignored;
+  }
+  _exit(error == ENOENT || error == ENOTDIR ? kExitNotFound : kExitCannotExecute);
+}
+
+pid_t ParentOf(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) {
+    return -1;
+  }
+  buf[n] = '\0';
+  // "pid (comm) state ppid ...": comm may contain spaces and ')', so parse from
+  // the last ')'.
+  const char* close_paren = strrchr(buf, ')');
+  int ppid = -1;
+  char state = 0;
+  if (close_paren == nullptr || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) {
+    return -1;
+  }
+  return ppid;
+}
+
+}  // namespace
+
+Status Spawn(const std::vector<std::string>& argv, pid_t* pid) {
+  // Build argv before fork so the child does not allocate.
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& arg : argv) {
+    args.push_back(const_cast<char*>(arg.c_str()));
+  }
+  args.push_back(nullptr);
+
+  pid_t child = fork();
+  if (child < 0) {
+    return ErrnoStatus("fork", errno);
+  }
+  if (child == 0) {
+    ExecChild(args.data());
+  }
+  *pid = child;
+  return Status::Ok();
+}
+
+bool SendSignal(pid_t pid, int signo) {
+  if (kill(pid, signo) == 0) {
+    return true;
+  }
+  if (errno == ESRCH) {
+    Log(Level::kDebug, "pid {} is gone; {} not delivered", pid, SignalName(signo));
+  } else {
+    Log(Level::kWarning, "kill({}, {}): {}", pid, SignalName(signo), strerror(errno));
+  }
+  return false;
+}
+
+int SignalEveryone(int signo) {
+  if (getpid() == 1) {
+    // As PID 1 of a namespace, kill(-1) reaches every other process in it.
+    if (kill(-1, signo) != 0 && errno != ESRCH) {
+      Log(Level::kWarning, "kill(-1, {}): {}", SignalName(signo), strerror(errno));
+    }
+    return -1;
+  }
+  // Not PID 1: only our descendants. Build the parent map from /proc once and
+  // signal every process whose ancestry leads to us.
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) {
+    Log(Level::kWarning, "cannot list /proc to find descendants: {}", strerror(errno));
+    return 0;
+  }
+  std::unordered_map<pid_t, pid_t> parent;
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    long pid = strtol(entry->d_name, &end, 10);
+    if (end != entry->d_name && *end == '\0' && pid > 0) {
+      pid_t ppid = ParentOf(static_cast<pid_t>(pid));
+      if (ppid >= 0) {
+        parent[static_cast<pid_t>(pid)] = ppid;
+      }
+    }
+  }
+  closedir(proc);
+  const pid_t self = getpid();
+  int count = 0;
+  for (const auto& [pid, ppid] : parent) {
+    // Walk up at most as many steps as there are processes (guards against a
+    // cycle from a racy read).
+    pid_t cursor = ppid;
+    for (size_t steps = 0; cursor > 1 && cursor != self && steps < parent.size(); ++steps) {
+      auto it = parent.find(cursor);
+      cursor = it == parent.end() ? -1 : it->second;
+    }
+    if (cursor == self && pid != self && kill(pid, signo) == 0) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+ChildrenReaped ReapAll() {
+  ChildrenReaped result;
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      result.children.push_back(ReapedChild{pid, status});
+      continue;
+    }
+    if (pid < 0 && errno == EINTR) {
+      continue;
+    }
+    result.none_left = pid < 0 && errno == ECHILD;
+    return result;
+  }
+}
+
+}  // namespace cinit::os

@@ -1,0 +1,45 @@
+// Processes: spawning the child, signalling, reaping.
+//
+// Spawn() gives the child a clean slate: its own process group (and the terminal's
+// foreground, when stdin is a terminal), every signal disposition at SIG_DFL, an
+// empty blocked mask. cinit's own fds are all close-on-exec, so the child sees only
+// what cinit inherited. Exec failures are reported by the child itself, on stderr,
+// with exit code 127 (not found) or 126 (found but not executable).
+#ifndef CINIT_OS_PROCESS_H_
+#define CINIT_OS_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "status.h"
+#include "supervisor.h"
+
+namespace cinit::os {
+
+// Exit codes of a child whose exec failed, as in POSIX shells.
+inline constexpr int kExitNotFound = 127;
+inline constexpr int kExitCannotExecute = 126;
+
+// Forks and execs argv (PATH is searched when argv[0] has no '/').
+// On success stores the child's pid in *pid.
+Status Spawn(const std::vector<std::string>& argv, pid_t* pid);
+
+// Sends signo to pid. Returns false (and logs at debug) when the process no
+// longer exists; other errors are logged as warnings.
+bool SendSignal(pid_t pid, int signo);
+
+// Sends signo to every process cinit is responsible for, except itself: as PID 1,
+// kill(-1) (every process of the namespace); otherwise every descendant found by
+// walking /proc. Returns how many processes were signalled (or -1 for "all" as
+// PID 1, where the kernel does not tell).
+int SignalEveryone(int signo);
+
+// Reaps every exited child without blocking (waitpid(-1, WNOHANG) until 0 or
+// ECHILD, because SIGCHLDs merge). Never fails.
+ChildrenReaped ReapAll();
+
+}  // namespace cinit::os
+
+#endif  // CINIT_OS_PROCESS_H_
