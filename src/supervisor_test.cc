@@ -1,1 +1,162 @@
+#include "supervisor.h"
+
 #include <doctest/doctest.h>
+
+#include <csignal>
+
+namespace cinit {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kMain = 42;
+int Exited(int code) { return (code & 0xff) << 8; }
+int Killed(int signo) { return signo; }
+
+const TimePoint t0{};
+
+Supervisor Make(milliseconds kill_timeout = milliseconds(1000)) {
+  return Supervisor(SupervisorConfig{kMain, kill_timeout});
+}
+
+template <typename T>
+const T* Get(const std::vector<Action>& actions, size_t i) {
+  REQUIRE(i < actions.size());
+  const T* action = std::get_if<T>(&actions[i]);
+  REQUIRE(action != nullptr);
+  return action;
+}
+
+ChildrenReaped Reaped(std::vector<ReapedChild> children, bool none_left) {
+  return ChildrenReaped{std::move(children), none_left};
+}
+
+}  // namespace
+
+TEST_SUITE("supervisor") {
+  TEST_CASE("a forwardable signal goes to the main child") {
+    Supervisor s = Make();
+    auto actions = s.Handle(SignalReceived{SIGUSR1}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<SendSignal>(actions, 0)->pid == kMain);
+    CHECK(Get<SendSignal>(actions, 0)->signo == SIGUSR1);
+    CHECK(s.signals_forwarded() == 1);
+  }
+
+  TEST_CASE("SIGCHLD asks for a reap and is not forwarded") {
+    Supervisor s = Make();
+    auto actions = s.Handle(SignalReceived{SIGCHLD}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(std::holds_alternative<ReapChildren>(actions[0]));
+    CHECK(s.signals_forwarded() == 0);
+  }
+
+  TEST_CASE("signals cinit never catches produce nothing") {
+    Supervisor s = Make();
+    CHECK(s.Handle(SignalReceived{SIGSEGV}, t0).empty());
+    CHECK(s.Handle(SignalReceived{SIGTTOU}, t0).empty());
+  }
+
+  TEST_CASE("orphans are reaped and counted while the main child lives") {
+    Supervisor s = Make();
+    auto actions = s.Handle(Reaped({{100, Exited(0)}, {101, Killed(9)}}, false), t0);
+    CHECK(actions.empty());
+    CHECK(s.orphans_reaped() == 2);
+    CHECK(s.phase() == Supervisor::Phase::kRunning);
+  }
+
+  TEST_CASE("main child exits and nothing is left: exit at once with its code") {
+    Supervisor s = Make();
+    auto actions = s.Handle(Reaped({{kMain, Exited(7)}}, true), t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<ExitInit>(actions, 0)->code == 7);
+    CHECK(s.phase() == Supervisor::Phase::kDone);
+    CHECK_FALSE(s.NextDeadline());
+  }
+
+  TEST_CASE("main child killed by a signal: exit code 128+N") {
+    Supervisor s = Make();
+    auto actions = s.Handle(Reaped({{kMain, Killed(SIGTERM)}}, true), t0);
+    CHECK(Get<ExitInit>(actions, 0)->code == 143);
+  }
+
+  TEST_CASE("main child exits while others remain: TERM and CONT everyone, then wait") {
+    Supervisor s = Make(milliseconds(500));
+    auto actions = s.Handle(Reaped({{kMain, Exited(3)}}, false), t0);
+    REQUIRE(actions.size() == 2);
+    CHECK(Get<SignalEveryone>(actions, 0)->signo == SIGTERM);
+    CHECK(Get<SignalEveryone>(actions, 1)->signo == SIGCONT);
+    CHECK(s.phase() == Supervisor::Phase::kDraining);
+    REQUIRE(s.NextDeadline());
+    CHECK(*s.NextDeadline() == t0 + milliseconds(500));
+
+    SUBCASE("the last one exits in time: exit with the main child's code") {
+      auto more = s.Handle(Reaped({{200, Killed(SIGTERM)}}, false), t0 + milliseconds(10));
+      CHECK(more.empty());
+      auto done = s.Handle(Reaped({{201, Exited(0)}}, true), t0 + milliseconds(20));
+      REQUIRE(done.size() == 1);
+      CHECK(Get<ExitInit>(done, 0)->code == 3);
+      CHECK(s.orphans_reaped() == 2);
+    }
+
+    SUBCASE("a tick before the deadline does nothing") {
+      CHECK(s.Handle(Tick{}, t0 + milliseconds(499)).empty());
+      CHECK(s.phase() == Supervisor::Phase::kDraining);
+    }
+
+    SUBCASE("the deadline passes: SIGKILL everyone, reap, then exit after the kill wait") {
+      auto kill = s.Handle(Tick{}, t0 + milliseconds(500));
+      REQUIRE(kill.size() == 2);
+      CHECK(Get<SignalEveryone>(kill, 0)->signo == SIGKILL);
+      CHECK(std::holds_alternative<ReapChildren>(kill[1]));
+      CHECK(s.phase() == Supervisor::Phase::kKilling);
+
+      SUBCASE("they die: exit with the main child's code") {
+        auto done = s.Handle(Reaped({{200, Killed(SIGKILL)}}, true), t0 + milliseconds(501));
+        CHECK(Get<ExitInit>(done, 0)->code == 3);
+      }
+      SUBCASE("something survives SIGKILL: exit anyway once the kill wait is over") {
+        CHECK(s.Handle(Tick{}, t0 + milliseconds(600)).empty());
+        auto done = s.Handle(Tick{}, t0 + milliseconds(500) + Supervisor::kKillWait);
+        CHECK(Get<ExitInit>(done, 0)->code == 3);
+      }
+    }
+
+    SUBCASE("signals during the drain go to everyone left") {
+      auto fwd = s.Handle(SignalReceived{SIGINT}, t0 + milliseconds(5));
+      REQUIRE(fwd.size() == 1);
+      CHECK(Get<SignalEveryone>(fwd, 0)->signo == SIGINT);
+    }
+  }
+
+  TEST_CASE("a zero kill timeout goes straight to SIGKILL on the first tick") {
+    Supervisor s = Make(milliseconds(0));
+    s.Handle(Reaped({{kMain, Exited(0)}}, false), t0);
+    auto kill = s.Handle(Tick{}, t0);
+    CHECK(Get<SignalEveryone>(kill, 0)->signo == SIGKILL);
+  }
+
+  TEST_CASE("the main child reaped among orphans is recognised inside one batch") {
+    Supervisor s = Make();
+    auto actions =
+        s.Handle(Reaped({{300, Exited(0)}, {kMain, Exited(9)}, {301, Exited(0)}}, true), t0);
+    CHECK(Get<ExitInit>(actions, 0)->code == 9);
+    CHECK(s.orphans_reaped() == 2);
+  }
+
+  TEST_CASE("nothing happens after exit") {
+    Supervisor s = Make();
+    s.Handle(Reaped({{kMain, Exited(0)}}, true), t0);
+    CHECK(s.Handle(SignalReceived{SIGTERM}, t0).empty());
+    CHECK(s.Handle(Tick{}, t0 + milliseconds(99999)).empty());
+  }
+
+  TEST_CASE("an ECHILD report with the main child not yet reaped does not exit") {
+    // Cannot happen with a live child, but the core must not invent an exit code.
+    Supervisor s = Make();
+    CHECK(s.Handle(Reaped({}, true), t0).empty());
+    CHECK(s.phase() == Supervisor::Phase::kRunning);
+  }
+}
+
+}  // namespace cinit

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing cinit needs on Debian 12, from Debian's packages.
+# --build-only skips what only the tests need. Idempotent: does nothing (and touches no network) when everything is present.
+set -euo pipefail
+
+# To build: the toolchain (glibc's static libraries come with libc6-dev) and the libraries.
+packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-dev doctest-dev)
+# To test: python3 (stdlib only) drives the integration tests; unshare, script, ps, tmux.
+if [ "${1:-}" != "--build-only" ]; then
+  packages+=(python3 util-linux procps tmux)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

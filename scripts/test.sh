@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds with warnings as errors, and runs
+# the unit tests (doctest) and the integration tests (real static binary as PID 1).
+# Integration tests need root (or unprivileged user namespaces) for unshare.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/build.sh -DCMAKE_COMPILE_WARNING_AS_ERROR=ON
+ctest --test-dir build --output-on-failure -j2 "$@"
