@@ -5,9 +5,10 @@ set -euo pipefail
 
 # To build: the toolchain (glibc's static libraries come with libc6-dev) and the libraries.
 packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-dev doctest-dev)
-# To test: python3 (stdlib only) drives the integration tests; unshare, script, ps, tmux.
+# To test: python3 (stdlib only) drives the integration tests; unshare, script, ps, tmux;
+# podman with runc runs cinit in a FROM scratch image.
 if [ "${1:-}" != "--build-only" ]; then
-  packages+=(python3 util-linux procps tmux)
+  packages+=(python3 util-linux procps tmux podman runc)
 fi
 
 missing=()
