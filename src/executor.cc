@@ -34,18 +34,20 @@ void Executor::OnSignalFdReady() {
 }
 
 void Executor::Dispatch(Event event) {
-  std::deque<Event> pending;
-  pending.push_back(std::move(event));
-  while (!pending.empty() && !exit_code_) {
-    Event next = std::move(pending.front());
-    pending.pop_front();
-    for (const Action& action : supervisor_.Handle(next, Clock::now())) {
-      Apply(action, &pending);
+  pending_.clear();
+  pending_.push_back(std::move(event));
+  // Apply() may append follow-up events (a reap's results) while we walk.
+  for (size_t i = 0; i < pending_.size() && !exit_code_; ++i) {
+    Event next = std::move(pending_[i]);
+    actions_.clear();
+    supervisor_.Handle(next, Clock::now(), &actions_);
+    for (const Action& action : actions_) {
+      Apply(action);
     }
   }
 }
 
-void Executor::Apply(const Action& action, std::deque<Event>* follow_ups) {
+void Executor::Apply(const Action& action) {
   std::visit(
       [&](const auto& a) {
         using T = std::decay_t<decltype(a)>;
@@ -54,7 +56,7 @@ void Executor::Apply(const Action& action, std::deque<Event>* follow_ups) {
         } else if constexpr (std::is_same_v<T, SignalEveryone>) {
           os::SignalEveryone(a.signo);
         } else if constexpr (std::is_same_v<T, ReapChildren>) {
-          follow_ups->push_back(os::ReapAll());
+          pending_.push_back(os::ReapAll());
         } else if constexpr (std::is_same_v<T, ExitInit>) {
           exit_code_ = a.code;
           loop_.Stop();

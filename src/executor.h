@@ -6,7 +6,6 @@
 #ifndef CINIT_EXECUTOR_H_
 #define CINIT_EXECUTOR_H_
 
-#include <deque>
 #include <optional>
 
 #include "event_loop.h"
@@ -30,12 +29,15 @@ class Executor {
   // Feeds event to the Supervisor and applies the resulting actions, and the
   // actions of any events those produce, until nothing is left.
   void Dispatch(Event event);
-  void Apply(const Action& action, std::deque<Event>* follow_ups);
+  void Apply(const Action& action);
 
   Supervisor supervisor_;
   EventLoop loop_;
   os::SignalFd signal_fd_;
-  std::vector<int> signals_;  // scratch buffer for SignalFd::ReadAll
+  // Scratch buffers, reused so that forwarding a signal allocates nothing.
+  std::vector<int> signals_;
+  std::vector<Event> pending_;  // FIFO of events still to feed to the Supervisor
+  std::vector<Action> actions_;
   std::optional<int> exit_code_;
 };
 

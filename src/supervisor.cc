@@ -7,24 +7,22 @@
 
 namespace cinit {
 
-std::vector<Action> Supervisor::Handle(const Event& event, TimePoint now) {
-  std::vector<Action> actions;
+void Supervisor::Handle(const Event& event, TimePoint now, std::vector<Action>* actions) {
   if (phase_ == Phase::kDone) {
-    return actions;
+    return;
   }
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, SignalReceived>) {
-          OnSignal(e.signo, &actions);
+          OnSignal(e.signo, actions);
         } else if constexpr (std::is_same_v<T, ChildrenReaped>) {
-          OnReaped(e, now, &actions);
+          OnReaped(e, now, actions);
         } else {
-          OnTick(now, &actions);
+          OnTick(now, actions);
         }
       },
       event);
-  return actions;
 }
 
 void Supervisor::OnSignal(int signo, std::vector<Action>* actions) {

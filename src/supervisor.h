@@ -94,8 +94,9 @@ class Supervisor {
 
   explicit Supervisor(SupervisorConfig config) : config_(config) {}
 
-  // Returns what to do about event at time now.
-  std::vector<Action> Handle(const Event& event, TimePoint now);
+  // Appends to *actions what to do about event at time now. (An out-parameter so
+  // the loop reuses one buffer: no allocation per signal on the hot path.)
+  void Handle(const Event& event, TimePoint now, std::vector<Action>* actions);
 
   // Returns when Handle(Tick{}) must next be called, if ever.
   std::optional<TimePoint> NextDeadline() const { return deadline_; }

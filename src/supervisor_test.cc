@@ -27,6 +27,16 @@ const T* Get(const std::vector<Action>& actions, size_t i) {
   return action;
 }
 
+// Handle() with a fresh action list.
+struct Driver {
+  Supervisor& s;
+  std::vector<Action> Handle(const Event& event, TimePoint now) {
+    std::vector<Action> actions;
+    s.Handle(event, now, &actions);
+    return actions;
+  }
+};
+
 ChildrenReaped Reaped(std::vector<ReapedChild> children, bool none_left) {
   return ChildrenReaped{std::move(children), none_left};
 }
@@ -35,60 +45,67 @@ ChildrenReaped Reaped(std::vector<ReapedChild> children, bool none_left) {
 
 TEST_SUITE("supervisor") {
   TEST_CASE("a forwardable signal goes to the main child") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     auto actions = s.Handle(SignalReceived{SIGUSR1}, t0);
     REQUIRE(actions.size() == 1);
     CHECK(Get<SendSignal>(actions, 0)->pid == kMain);
     CHECK(Get<SendSignal>(actions, 0)->signo == SIGUSR1);
-    CHECK(s.signals_forwarded() == 1);
+    CHECK(sup.signals_forwarded() == 1);
   }
 
   TEST_CASE("SIGCHLD asks for a reap and is not forwarded") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     auto actions = s.Handle(SignalReceived{SIGCHLD}, t0);
     REQUIRE(actions.size() == 1);
     CHECK(std::holds_alternative<ReapChildren>(actions[0]));
-    CHECK(s.signals_forwarded() == 0);
+    CHECK(sup.signals_forwarded() == 0);
   }
 
   TEST_CASE("signals cinit never catches produce nothing") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     CHECK(s.Handle(SignalReceived{SIGSEGV}, t0).empty());
     CHECK(s.Handle(SignalReceived{SIGTTOU}, t0).empty());
   }
 
   TEST_CASE("orphans are reaped and counted while the main child lives") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     auto actions = s.Handle(Reaped({{100, Exited(0)}, {101, Killed(9)}}, false), t0);
     CHECK(actions.empty());
-    CHECK(s.orphans_reaped() == 2);
-    CHECK(s.phase() == Supervisor::Phase::kRunning);
+    CHECK(sup.orphans_reaped() == 2);
+    CHECK(sup.phase() == Supervisor::Phase::kRunning);
   }
 
   TEST_CASE("main child exits and nothing is left: exit at once with its code") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     auto actions = s.Handle(Reaped({{kMain, Exited(7)}}, true), t0);
     REQUIRE(actions.size() == 1);
     CHECK(Get<ExitInit>(actions, 0)->code == 7);
-    CHECK(s.phase() == Supervisor::Phase::kDone);
-    CHECK_FALSE(s.NextDeadline());
+    CHECK(sup.phase() == Supervisor::Phase::kDone);
+    CHECK_FALSE(sup.NextDeadline());
   }
 
   TEST_CASE("main child killed by a signal: exit code 128+N") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     auto actions = s.Handle(Reaped({{kMain, Killed(SIGTERM)}}, true), t0);
     CHECK(Get<ExitInit>(actions, 0)->code == 143);
   }
 
   TEST_CASE("main child exits while others remain: TERM and CONT everyone, then wait") {
-    Supervisor s = Make(milliseconds(500));
+    Supervisor sup = Make(milliseconds(500));
+    Driver s{sup};
     auto actions = s.Handle(Reaped({{kMain, Exited(3)}}, false), t0);
     REQUIRE(actions.size() == 2);
     CHECK(Get<SignalEveryone>(actions, 0)->signo == SIGTERM);
     CHECK(Get<SignalEveryone>(actions, 1)->signo == SIGCONT);
-    CHECK(s.phase() == Supervisor::Phase::kDraining);
-    REQUIRE(s.NextDeadline());
-    CHECK(*s.NextDeadline() == t0 + milliseconds(500));
+    CHECK(sup.phase() == Supervisor::Phase::kDraining);
+    REQUIRE(sup.NextDeadline());
+    CHECK(*sup.NextDeadline() == t0 + milliseconds(500));
 
     SUBCASE("the last one exits in time: exit with the main child's code") {
       auto more = s.Handle(Reaped({{200, Killed(SIGTERM)}}, false), t0 + milliseconds(10));
@@ -96,12 +113,12 @@ TEST_SUITE("supervisor") {
       auto done = s.Handle(Reaped({{201, Exited(0)}}, true), t0 + milliseconds(20));
       REQUIRE(done.size() == 1);
       CHECK(Get<ExitInit>(done, 0)->code == 3);
-      CHECK(s.orphans_reaped() == 2);
+      CHECK(sup.orphans_reaped() == 2);
     }
 
     SUBCASE("a tick before the deadline does nothing") {
       CHECK(s.Handle(Tick{}, t0 + milliseconds(499)).empty());
-      CHECK(s.phase() == Supervisor::Phase::kDraining);
+      CHECK(sup.phase() == Supervisor::Phase::kDraining);
     }
 
     SUBCASE("the deadline passes: SIGKILL everyone, reap, then exit after the kill wait") {
@@ -109,7 +126,7 @@ TEST_SUITE("supervisor") {
       REQUIRE(kill.size() == 2);
       CHECK(Get<SignalEveryone>(kill, 0)->signo == SIGKILL);
       CHECK(std::holds_alternative<ReapChildren>(kill[1]));
-      CHECK(s.phase() == Supervisor::Phase::kKilling);
+      CHECK(sup.phase() == Supervisor::Phase::kKilling);
 
       SUBCASE("they die: exit with the main child's code") {
         auto done = s.Handle(Reaped({{200, Killed(SIGKILL)}}, true), t0 + milliseconds(501));
@@ -130,22 +147,25 @@ TEST_SUITE("supervisor") {
   }
 
   TEST_CASE("a zero kill timeout goes straight to SIGKILL on the first tick") {
-    Supervisor s = Make(milliseconds(0));
+    Supervisor sup = Make(milliseconds(0));
+    Driver s{sup};
     s.Handle(Reaped({{kMain, Exited(0)}}, false), t0);
     auto kill = s.Handle(Tick{}, t0);
     CHECK(Get<SignalEveryone>(kill, 0)->signo == SIGKILL);
   }
 
   TEST_CASE("the main child reaped among orphans is recognised inside one batch") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     auto actions =
         s.Handle(Reaped({{300, Exited(0)}, {kMain, Exited(9)}, {301, Exited(0)}}, true), t0);
     CHECK(Get<ExitInit>(actions, 0)->code == 9);
-    CHECK(s.orphans_reaped() == 2);
+    CHECK(sup.orphans_reaped() == 2);
   }
 
   TEST_CASE("nothing happens after exit") {
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     s.Handle(Reaped({{kMain, Exited(0)}}, true), t0);
     CHECK(s.Handle(SignalReceived{SIGTERM}, t0).empty());
     CHECK(s.Handle(Tick{}, t0 + milliseconds(99999)).empty());
@@ -153,9 +173,10 @@ TEST_SUITE("supervisor") {
 
   TEST_CASE("an ECHILD report with the main child not yet reaped does not exit") {
     // Cannot happen with a live child, but the core must not invent an exit code.
-    Supervisor s = Make();
+    Supervisor sup = Make();
+    Driver s{sup};
     CHECK(s.Handle(Reaped({}, true), t0).empty());
-    CHECK(s.phase() == Supervisor::Phase::kRunning);
+    CHECK(sup.phase() == Supervisor::Phase::kRunning);
   }
 }
 
