@@ -18,6 +18,10 @@ Status EventLoop::Watch(int fd, uint32_t events, ReadyCallback callback) {
   return status;
 }
 
+Status EventLoop::Modify(int fd, uint32_t events) {
+  return epoll_.Modify(fd, events, static_cast<uint64_t>(fd));
+}
+
 Status EventLoop::Unwatch(int fd) {
   callbacks_.erase(fd);
   return epoll_.Remove(fd);
@@ -47,7 +51,10 @@ void EventLoop::Run(const DeadlineFn& deadline, const TimeoutCallback& on_deadli
       int fd = static_cast<int>(events[static_cast<size_t>(i)].data.u64);
       auto it = callbacks_.find(fd);
       if (it != callbacks_.end()) {
-        it->second(events[static_cast<size_t>(i)].events);
+        // A copy (small enough to need no allocation): the callback may Unwatch
+        // its own fd, which destroys the stored one.
+        ReadyCallback callback = it->second;
+        callback(events[static_cast<size_t>(i)].events);
       }
     }
   }

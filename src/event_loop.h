@@ -30,6 +30,8 @@ class EventLoop {
 
   // Calls callback whenever fd has any of events. REQUIRES: fd not yet watched.
   Status Watch(int fd, uint32_t events, ReadyCallback callback);
+  // Changes the events watched on fd.
+  Status Modify(int fd, uint32_t events);
   Status Unwatch(int fd);
 
   // Runs until Stop(). Before each wait asks deadline() when to wake, and calls

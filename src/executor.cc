@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "os/process.h"
+#include "workers.h"
 
 namespace cinit {
 
@@ -17,11 +18,20 @@ Status Executor::Open() {
   return loop_.Watch(signal_fd_.fd(), EPOLLIN, [this](uint32_t) { OnSignalFdReady(); });
 }
 
-int Executor::Run() {
-  // The child may have exited before the signalfd existed; its SIGCHLD is still
+int Executor::Run(const std::vector<Action>& initial) {
+  pending_.clear();
+  for (const Action& action : initial) {
+    Apply(action);
+  }
+  // Follow-ups of the initial actions (spawn results) go to the Policy now.
+  std::vector<Event> follow_ups;
+  follow_ups.swap(pending_);
+  for (Event& event : follow_ups) {
+    Dispatch(std::move(event));
+  }
+  // A child may have exited before the signalfd existed; its SIGCHLD is still
   // pending and the first read finds it, so no explicit reap is needed here.
-  loop_.Run([this] { return supervisor_.NextDeadline(); },
-            [this] { Dispatch(Tick{}); });
+  loop_.Run([this] { return policy_->NextDeadline(); }, [this] { Dispatch(Tick{}); });
   return exit_code_.value_or(1);
 }
 
@@ -40,7 +50,7 @@ void Executor::Dispatch(Event event) {
   for (size_t i = 0; i < pending_.size() && !exit_code_; ++i) {
     Event next = std::move(pending_[i]);
     actions_.clear();
-    supervisor_.Handle(next, Clock::now(), &actions_);
+    policy_->Handle(next, Clock::now(), &actions_);
     for (const Action& action : actions_) {
       Apply(action);
     }
@@ -57,6 +67,14 @@ void Executor::Apply(const Action& action) {
           os::SignalEveryone(a.signo);
         } else if constexpr (std::is_same_v<T, ReapChildren>) {
           pending_.push_back(os::ReapAll());
+        } else if constexpr (std::is_same_v<T, SpawnWorker>) {
+          if (workers_ != nullptr) {
+            pending_.push_back(workers_->Spawn(a.worker_id, a.slot));
+          }
+        } else if constexpr (std::is_same_v<T, AskWorkerToLeave>) {
+          if (workers_ != nullptr) {
+            workers_->AskToLeave(a.worker_id);
+          }
         } else if constexpr (std::is_same_v<T, ExitInit>) {
           exit_code_ = a.code;
           loop_.Stop();

@@ -1,42 +1,54 @@
-// Executor: turns the Supervisor's Actions into syscalls, and what they report back
+// Executor: turns a Policy's Actions into syscalls, and what they report back
 // into new Events. Holds no policy.
 //
-// Owns the signalfd and wires it to the EventLoop; owns the Supervisor. Run()
-// returns cinit's exit code once the Supervisor says ExitInit.
+// Owns the event loop and the signalfd. In cluster mode it hands SpawnWorker and
+// AskWorkerToLeave to Workers (workers.h), whose channel reports come back
+// through Dispatch(). Run() returns cinit's exit code once the Policy says
+// ExitInit.
 #ifndef CINIT_EXECUTOR_H_
 #define CINIT_EXECUTOR_H_
 
 #include <optional>
+#include <vector>
 
 #include "event_loop.h"
+#include "events.h"
 #include "os/signal_fd.h"
-#include "supervisor.h"
 
 namespace cinit {
 
+class Workers;
+
 class Executor {
  public:
-  explicit Executor(SupervisorConfig config) : supervisor_(config) {}
+  explicit Executor(Policy* policy) : policy_(policy) {}
 
-  // Sets up the signalfd and the loop. A failure here is a start-up failure.
+  // Sets up the loop and the signalfd. A failure here is a start-up failure.
   Status Open();
 
-  // Runs the loop; returns the exit code for cinit.
-  int Run();
+  EventLoop* loop() { return &loop_; }
+  void set_workers(Workers* workers) { workers_ = workers; }
+
+  // Applies initial (the Policy's first decisions), then runs the loop; returns
+  // the exit code for cinit.
+  int Run(const std::vector<Action>& initial);
+
+  // Feeds event to the Policy and applies the resulting actions, and the actions
+  // of any events those produce, until nothing is left. Not reentrant: called from
+  // loop callbacks only.
+  void Dispatch(Event event);
 
  private:
   void OnSignalFdReady();
-  // Feeds event to the Supervisor and applies the resulting actions, and the
-  // actions of any events those produce, until nothing is left.
-  void Dispatch(Event event);
   void Apply(const Action& action);
 
-  Supervisor supervisor_;
+  Policy* policy_;
+  Workers* workers_ = nullptr;
   EventLoop loop_;
   os::SignalFd signal_fd_;
   // Scratch buffers, reused so that forwarding a signal allocates nothing.
   std::vector<int> signals_;
-  std::vector<Event> pending_;  // FIFO of events still to feed to the Supervisor
+  std::vector<Event> pending_;  // FIFO of events still to feed to the Policy
   std::vector<Action> actions_;
   std::optional<int> exit_code_;
 };

@@ -1,16 +1,21 @@
 // cinit: a container init. main() only wires the phases together; the decisions
-// live in supervisor.h (pure) and the syscalls in os/. Start reading at
-// executor.h, then supervisor.h.
+// live in supervisor.h and cluster.h (pure) and the syscalls in os/. Start reading
+// at executor.h, then supervisor.h or cluster.h.
 #include <cstdlib>
 #include <string_view>
 #include <vector>
 
+#include "cluster.h"
 #include "executor.h"
 #include "log.h"
 #include "options.h"
+#include "os/cpu.h"
 #include "os/pid1.h"
 #include "os/process.h"
 #include "os/signal_fd.h"
+#include "supervisor.h"
+#include "worker_kind.h"
+#include "workers.h"
 
 namespace cinit {
 namespace {
@@ -18,6 +23,71 @@ namespace {
 int Fail(int code, std::string_view message) {
   Log(Level::kError, "{}", message);
   return code;
+}
+
+std::optional<std::string> GetEnv(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+}
+
+int RunSingle(const Options& options) {
+  os::SpawnSpec spec;
+  spec.argv = options.command;
+  pid_t child = 0;
+  if (Status s = os::Spawn(spec, &child); !s.ok()) {
+    return Fail(kExitStartupError, s.message());
+  }
+  Log(Level::kDebug, "spawned '{}' as pid {}", options.command.front(), child);
+  (void)os::DetachFromInheritedState();
+
+  Supervisor supervisor(SupervisorConfig{child, options.kill_timeout});
+  Executor executor(&supervisor);
+  if (Status s = executor.Open(); !s.ok()) {
+    // Without a signalfd we can neither forward nor reap: end the child too.
+    os::SendSignal(child, SIGKILL);
+    return Fail(kExitStartupError, s.message());
+  }
+  return executor.Run({});
+}
+
+int RunCluster(const Options& options) {
+  int requested = *options.instances;
+  int count = requested;
+  if (requested <= 0) {
+    CpuLimit cpus = os::ReadUsableCpus();
+    count = ResolveInstances(requested, cpus.cpus);
+    Log(Level::kInfo, "usable CPUs: {}; -i {} gives {} worker(s)", cpus.how, requested, count);
+  }
+  IpcDecision ipc =
+      DecideNodeIpc(options.ipc, options.command.front(), os::ReadShebang(options.command.front()));
+  Log(Level::kInfo, "{} worker(s) of '{}'; Node IPC channel: {} ({})", count,
+      options.command.front(), ipc.node_ipc ? "yes" : "no", ipc.why);
+  os::UniqueFd cwd = os::DetachFromInheritedState();
+
+  ClusterConfig config;
+  config.workers = count;
+  config.node_ipc = ipc.node_ipc;
+  config.stop_signal = options.stop_signal;
+  config.kill_timeout = options.kill_timeout;
+  config.graceful_timeout = options.graceful_timeout;
+  config.min_uptime = options.min_uptime;
+  config.max_restarts = options.max_restarts;
+  Cluster cluster(config);
+  Executor executor(&cluster);
+  if (Status s = executor.Open(); !s.ok()) {
+    return Fail(kExitStartupError, s.message());
+  }
+  Workers workers(
+      Workers::Config{options.command, options.instance_var, ipc.node_ipc, options.listen,
+                      cwd.get()},
+      executor.loop(), [&executor](Event event) { executor.Dispatch(std::move(event)); });
+  if (Status s = workers.Open(); !s.ok()) {
+    return Fail(kExitStartupError, s.message());
+  }
+  executor.set_workers(&workers);
+  std::vector<Action> initial;
+  cluster.Start(Clock::now(), &initial);
+  return executor.Run(initial);
 }
 
 int Main(int argc, char** argv) {
@@ -31,15 +101,8 @@ int Main(int argc, char** argv) {
 
   std::vector<std::string_view> args(argv + 1, argv + argc);
   Options options;
-  Status parsed = ParseOptions(args,
-                               [](std::string_view name) -> std::optional<std::string> {
-                                 const char* value = std::getenv(std::string(name).c_str());
-                                 return value ? std::optional<std::string>(value)
-                                              : std::nullopt;
-                               },
-                               &options);
-  if (!parsed.ok()) {
-    return Fail(kExitUsage, parsed.message());
+  if (Status s = ParseOptions(args, &GetEnv, &options); !s.ok()) {
+    return Fail(kExitUsage, s.message());
   }
   if (options.show_help) {
     os::WriteStdout(UsageText());
@@ -56,21 +119,7 @@ int Main(int argc, char** argv) {
     Log(Level::kWarning, "{}: orphaned processes will not be reaped by cinit",
         s.message());
   }
-
-  pid_t child = 0;
-  if (Status s = os::Spawn(options.command, &child); !s.ok()) {
-    return Fail(kExitStartupError, s.message());
-  }
-  Log(Level::kDebug, "spawned '{}' as pid {}", options.command.front(), child);
-  os::DetachFromInheritedState();
-
-  Executor executor(SupervisorConfig{child, options.kill_timeout});
-  if (Status s = executor.Open(); !s.ok()) {
-    // Without a signalfd we can neither forward nor reap: end the child too.
-    os::SendSignal(child, SIGKILL);
-    return Fail(kExitStartupError, s.message());
-  }
-  return executor.Run();
+  return options.instances ? RunCluster(options) : RunSingle(options);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 #include "options.h"
 
+#include <arpa/inet.h>  // inet_pton: a pure parser, no syscall
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+
+#include "signal_policy.h"
 
 namespace cinit {
 namespace {
@@ -13,59 +17,221 @@ constexpr std::string_view kUsage =
     "\n"
     "Runs COMMAND as the child of a container init: forwards signals to it, reaps\n"
     "every zombie, and exits with its status (128+N if it was killed by signal N).\n"
+    "With -i, runs a cluster of COMMAND workers sharing the container's ports.\n"
     "\n"
     "Options:\n"
-    "  -h, --help             print this help and exit\n"
-    "  -V, --version          print the version and exit\n"
-    "  -v, --verbose          log more (repeatable: info, debug); env CINIT_VERBOSITY=0..3\n"
-    "      --kill-timeout MS  after COMMAND exits, SIGTERM the remaining processes and\n"
-    "                         SIGKILL them after MS milliseconds (default 1600)\n"
-    "  -s                     accepted for tini compatibility; cinit always registers\n"
-    "                         as child subreaper when it is not PID 1\n";
+    "  -h, --help               print this help and exit\n"
+    "  -V, --version            print the version and exit\n"
+    "  -v, --verbose            log more (repeatable: info, debug); env CINIT_VERBOSITY=0..3\n"
+    "      --kill-timeout MS    time between the stop signal and SIGKILL (default 1600)\n"
+    "  -s                       accepted for tini compatibility (subreaper is automatic)\n"
+    "\n"
+    "Cluster mode:\n"
+    "  -i, --instances N        N workers; 0 or 'max': one per usable CPU (affinity and\n"
+    "                           cgroup quota); -K: usable CPUs minus K (at least 1)\n"
+    "      --instance-var NAME  variable holding the worker's index (NODE_APP_INSTANCE;\n"
+    "                           env PM2_PROCESS_INSTANCE_VAR)\n"
+    "      --ipc auto|node|none Node IPC channel for workers (auto: when COMMAND is node\n"
+    "                           or a script run by node)\n"
+    "      --listen ADDR:PORT   open this TCP socket and pass it to every worker as\n"
+    "                           LISTEN_FDS (repeatable; ':PORT' is every address)\n"
+    "      --stop-signal SIG    signal that stops a worker (default SIGTERM)\n"
+    "      --graceful-timeout MS  time a Node worker has to exit after 'shutdown'\n"
+    "                           before the stop signal (default 8000; env PM2_GRACEFUL_TIMEOUT)\n"
+    "      --min-uptime MS      a worker dying sooner counts as a crash (default 1000)\n"
+    "      --max-restarts N     crashes in a row before cinit gives up (default 10)\n";
 
-// Parses a non-negative decimal integer no larger than max.
-std::optional<long long> ParseCount(std::string_view text, long long max) {
+// Upper bound for durations given in milliseconds: one day.
+constexpr long long kMaxMillis = 24LL * 3600 * 1000;
+
+// Parses a decimal integer in [min, max].
+std::optional<long long> ParseInteger(std::string_view text, long long min, long long max) {
   long long value = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value < 0 || value > max) {
+  if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
     return std::nullopt;
   }
   return value;
 }
 
-// Upper bound for durations given in milliseconds: one day.
-constexpr long long kMaxMillis = 24LL * 3600 * 1000;
+Status ParseMillis(std::string_view flag, std::string_view value,
+                   std::chrono::milliseconds* out) {
+  auto ms = ParseInteger(value, 0, kMaxMillis);
+  if (!ms) {
+    return Status::Error(fmt::format("{}: '{}' is not a number of milliseconds (0..{})",
+                                     flag, value, kMaxMillis));
+  }
+  *out = std::chrono::milliseconds(*ms);
+  return Status::Ok();
+}
+
+Status ParseInstances(std::string_view value, Options* out) {
+  if (value == "max") {
+    out->instances = 0;
+    return Status::Ok();
+  }
+  auto n = ParseInteger(value, -4096, 4096);
+  if (!n) {
+    return Status::Error(fmt::format(
+        "-i: '{}' is not a worker count (N, 0 or 'max' for one per CPU, -K for CPUs minus K)",
+        value));
+  }
+  out->instances = static_cast<int>(*n);
+  return Status::Ok();
+}
+
+bool IsValidEnvName(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_';
+  });
+}
+
+// One option that takes a value: its names and what to do with the value.
+struct ValueOption {
+  std::string_view long_name;   // "--kill-timeout"
+  std::string_view short_name;  // "-i", or empty
+  Status (*apply)(std::string_view value, Options* out);
+};
+
+constexpr std::array kValueOptions = {
+    ValueOption{"--kill-timeout", "",
+                [](std::string_view v, Options* o) {
+                  return ParseMillis("--kill-timeout", v, &o->kill_timeout);
+                }},
+    ValueOption{"--instances", "-i", &ParseInstances},
+    ValueOption{"--instance-var", "",
+                [](std::string_view v, Options* o) {
+                  if (!IsValidEnvName(v)) {
+                    return Status::Error(fmt::format(
+                        "--instance-var: '{}' is not a valid variable name", v));
+                  }
+                  o->instance_var = std::string(v);
+                  return Status::Ok();
+                }},
+    ValueOption{"--ipc", "",
+                [](std::string_view v, Options* o) {
+                  if (v == "auto") {
+                    o->ipc = IpcMode::kAuto;
+                  } else if (v == "node") {
+                    o->ipc = IpcMode::kNode;
+                  } else if (v == "none") {
+                    o->ipc = IpcMode::kNone;
+                  } else {
+                    return Status::Error(
+                        fmt::format("--ipc: '{}' is not one of auto, node, none", v));
+                  }
+                  return Status::Ok();
+                }},
+    ValueOption{"--listen", "",
+                [](std::string_view v, Options* o) {
+                  auto address = ParseListenAddress(v);
+                  if (!address) {
+                    return Status::Error(fmt::format(
+                        "--listen: '{}' is not HOST:PORT, [V6]:PORT or :PORT", v));
+                  }
+                  o->listen.push_back(*address);
+                  return Status::Ok();
+                }},
+    ValueOption{"--stop-signal", "",
+                [](std::string_view v, Options* o) {
+                  int signo = ParseSignal(v);
+                  if (signo == 0) {
+                    return Status::Error(fmt::format("--stop-signal: unknown signal '{}'", v));
+                  }
+                  o->stop_signal = signo;
+                  return Status::Ok();
+                }},
+    ValueOption{"--graceful-timeout", "",
+                [](std::string_view v, Options* o) {
+                  return ParseMillis("--graceful-timeout", v, &o->graceful_timeout);
+                }},
+    ValueOption{"--min-uptime", "",
+                [](std::string_view v, Options* o) {
+                  return ParseMillis("--min-uptime", v, &o->min_uptime);
+                }},
+    ValueOption{"--max-restarts", "",
+                [](std::string_view v, Options* o) {
+                  auto n = ParseInteger(v, 0, 1000000);
+                  if (!n) {
+                    return Status::Error(
+                        fmt::format("--max-restarts: '{}' is not a count", v));
+                  }
+                  o->max_restarts = static_cast<int>(*n);
+                  return Status::Ok();
+                }},
+};
+
+// Environment defaults, applied before the flags (which beat them).
+Status ApplyEnvironment(const EnvLookup& env, Options* out) {
+  if (auto text = env("CINIT_VERBOSITY")) {
+    auto level = ParseInteger(*text, 0, 3);
+    if (!level) {
+      return Status::Error(
+          fmt::format("CINIT_VERBOSITY must be 0, 1, 2 or 3, not '{}'", *text));
+    }
+    out->verbosity = static_cast<int>(*level);
+  }
+  if (auto text = env("PM2_GRACEFUL_TIMEOUT")) {
+    if (Status s = ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->graceful_timeout);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto text = env("PM2_PROCESS_INSTANCE_VAR")) {
+    if (!IsValidEnvName(*text)) {
+      return Status::Error(
+          fmt::format("PM2_PROCESS_INSTANCE_VAR: '{}' is not a valid variable name", *text));
+    }
+    out->instance_var = *text;
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
 std::string_view UsageText() { return kUsage; }
 
+std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
+  ListenAddress address;
+  std::string_view port_text = text;
+  if (auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    std::string_view host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+      std::array<unsigned char, 16> v6;
+      if (inet_pton(AF_INET6, std::string(host).c_str(), v6.data()) != 1) {
+        return std::nullopt;
+      }
+    } else if (!host.empty()) {
+      std::array<unsigned char, 4> v4;
+      if (inet_pton(AF_INET, std::string(host).c_str(), v4.data()) != 1) {
+        return std::nullopt;  // names are not resolved: no DNS in PID 1
+      }
+    }
+    address.host = std::string(host);
+  }
+  auto port = ParseInteger(port_text, 1, 65535);
+  if (!port) {
+    return std::nullopt;
+  }
+  address.port = static_cast<int>(*port);
+  return address;
+}
+
 Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env,
                     Options* options) {
   Options out;
-  if (auto text = env("CINIT_VERBOSITY")) {
-    auto level = ParseCount(*text, 3);
-    if (!level) {
-      return Status::Error(
-          fmt::format("CINIT_VERBOSITY must be 0, 1, 2 or 3, not '{}'", *text));
-    }
-    out.verbosity = static_cast<int>(*level);
+  if (Status s = ApplyEnvironment(env, &out); !s.ok()) {
+    return s;
   }
 
   size_t i = 0;
-  // Returns the value of an option that takes one: "--opt=V" or "--opt V".
-  auto take_value = [&](std::string_view name,
-                        std::string_view word) -> std::optional<std::string_view> {
-    if (word.size() > name.size() && word[name.size()] == '=') {
-      return word.substr(name.size() + 1);
-    }
-    if (i + 1 < args.size()) {
-      return args[++i];
-    }
-    return std::nullopt;
-  };
-
   for (; i < args.size(); ++i) {
     std::string_view word = args[i];
     if (word == "--") {
@@ -77,30 +243,54 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     }
     if (word == "-h" || word == "--help") {
       out.show_help = true;
-    } else if (word == "-V" || word == "--version") {
+      continue;
+    }
+    if (word == "-V" || word == "--version") {
       out.show_version = true;
-    } else if (word == "--verbose") {
+      continue;
+    }
+    if (word == "--verbose") {
       out.verbosity = std::min(out.verbosity + 1, 3);
-    } else if (word == "-s") {
-      // tini's "register as subreaper": cinit always does when not PID 1.
-    } else if (word.starts_with("--kill-timeout") &&
-               (word.size() == 14 || word[14] == '=')) {
-      auto value = take_value("--kill-timeout", word);
-      if (!value) {
-        return Status::Error("--kill-timeout needs a value in milliseconds");
-      }
-      auto ms = ParseCount(*value, kMaxMillis);
-      if (!ms) {
-        return Status::Error(fmt::format(
-            "--kill-timeout: '{}' is not a number of milliseconds (0..{})", *value,
-            kMaxMillis));
-      }
-      out.kill_timeout = std::chrono::milliseconds(*ms);
-    } else if (word[1] != '-' && word.find_first_not_of('v', 1) == std::string_view::npos) {
+      continue;
+    }
+    if (word == "-s") {
+      continue;  // tini's "register as subreaper": cinit always does when not PID 1
+    }
+    if (word[1] != '-' && word.find_first_not_of('v', 1) == std::string_view::npos) {
       out.verbosity = std::min(out.verbosity + static_cast<int>(word.size() - 1), 3);
-    } else {
-      return Status::Error(
-          fmt::format("unknown option '{}' (try 'cinit --help')", word));
+      continue;
+    }
+
+    const ValueOption* match = nullptr;
+    std::optional<std::string_view> value;
+    for (const auto& option : kValueOptions) {
+      const auto& name = option.long_name;
+      if (word == name || (!option.short_name.empty() && word == option.short_name)) {
+        match = &option;
+      } else if (word.size() > name.size() && word.starts_with(name) &&
+                 word[name.size()] == '=') {
+        match = &option;
+        value = word.substr(name.size() + 1);
+      } else if (!option.short_name.empty() && word.size() > 2 &&
+                 word.starts_with(option.short_name) && option.short_name.size() == 2) {
+        match = &option;  // "-i4", "-i-1"
+        value = word.substr(2);
+      }
+      if (match != nullptr) {
+        break;
+      }
+    }
+    if (match == nullptr) {
+      return Status::Error(fmt::format("unknown option '{}' (try 'cinit --help')", word));
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        return Status::Error(fmt::format("{} needs a value", word));
+      }
+      value = args[++i];
+    }
+    if (Status s = match->apply(*value, &out); !s.ok()) {
+      return s;
     }
   }
 
@@ -109,6 +299,9 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
   }
   if (out.command.empty() && !out.show_help && !out.show_version) {
     return Status::Error("no command given (usage: cinit [OPTIONS] [--] COMMAND [ARG...])");
+  }
+  if (!out.instances && !out.listen.empty()) {
+    return Status::Error("--listen needs cluster mode (-i N)");
   }
   *options = std::move(out);
   return Status::Ok();

@@ -20,14 +20,43 @@
 
 namespace cinit {
 
+// How cluster workers talk to cinit.
+enum class IpcMode {
+  kAuto,  // Node's IPC channel when COMMAND is node or a node script, else none
+  kNode,  // always give workers Node's IPC channel (NODE_CHANNEL_FD)
+  kNone,  // never
+};
+
+// A TCP address for --listen: host is empty for "every address" (dual-stack).
+struct ListenAddress {
+  std::string host;  // "", "0.0.0.0", "::", "127.0.0.1", … (no brackets)
+  int port = 0;
+  bool operator==(const ListenAddress&) const = default;
+};
+
 struct Options {
   std::vector<std::string> command;  // COMMAND and its arguments; empty only with help/version
   int verbosity = 1;                 // 0 error .. 3 debug
-  // After the main child exits: how long the remaining processes get between
-  // SIGTERM and SIGKILL.
+  // Time between the stop signal (SIGTERM) and SIGKILL: for workers being stopped,
+  // and for the processes left when the main child of single mode exits.
   std::chrono::milliseconds kill_timeout{1600};
   bool show_help = false;
   bool show_version = false;
+
+  // Cluster mode (-i). Absent: single mode.
+  //   N > 0: N workers; 0: one per usable CPU; -K: usable CPUs minus K (at least 1).
+  std::optional<int> instances;
+  std::string instance_var = "NODE_APP_INSTANCE";
+  IpcMode ipc = IpcMode::kAuto;
+  std::vector<ListenAddress> listen;  // sockets handed to workers as LISTEN_FDS
+  int stop_signal = 15;               // SIGTERM
+  // How long a Node worker has to exit after 'shutdown' + disconnect before it
+  // gets the stop signal.
+  std::chrono::milliseconds graceful_timeout{8000};
+  // A worker that dies sooner than this after its start counts as unstable;
+  // max_restarts unstable deaths in a row of one slot make cinit give up.
+  std::chrono::milliseconds min_uptime{1000};
+  int max_restarts = 10;
 };
 
 // Looks up an environment variable; returns nullopt when it is not set.
@@ -37,6 +66,9 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 // Returns a failed Status with a one-line message on a usage error.
 Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env,
                     Options* options);
+
+// Parses "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (port 1..65535).
+std::optional<ListenAddress> ParseListenAddress(std::string_view text);
 
 // The text printed by --help.
 std::string_view UsageText();

@@ -8,21 +8,16 @@
 namespace cinit {
 
 void Supervisor::Handle(const Event& event, TimePoint now, std::vector<Action>* actions) {
-  if (phase_ == Phase::kDone) {
+  if (drain_.done()) {
     return;
   }
-  std::visit(
-      [&](const auto& e) {
-        using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, SignalReceived>) {
-          OnSignal(e.signo, actions);
-        } else if constexpr (std::is_same_v<T, ChildrenReaped>) {
-          OnReaped(e, now, actions);
-        } else {
-          OnTick(now, actions);
-        }
-      },
-      event);
+  if (const auto* signal = std::get_if<SignalReceived>(&event)) {
+    OnSignal(signal->signo, actions);
+  } else if (const auto* reaped = std::get_if<ChildrenReaped>(&event)) {
+    OnReaped(*reaped, now, actions);
+  } else if (std::holds_alternative<Tick>(event)) {
+    drain_.OnTick(now, actions);
+  }  // single mode has no workers: worker events cannot happen
 }
 
 void Supervisor::OnSignal(int signo, std::vector<Action>* actions) {
@@ -36,7 +31,7 @@ void Supervisor::OnSignal(int signo, std::vector<Action>* actions) {
       return;  // never blocked, so never read; nothing to do
   }
   ++signals_forwarded_;
-  if (phase_ == Phase::kRunning) {
+  if (!main_exit_) {
     Log(Level::kDebug, "forwarding {} to pid {}", SignalName(signo), config_.main_pid);
     actions->push_back(SendSignal{config_.main_pid, signo});
   } else {
@@ -49,57 +44,23 @@ void Supervisor::OnSignal(int signo, std::vector<Action>* actions) {
 
 void Supervisor::OnReaped(const ChildrenReaped& reaped, TimePoint now,
                           std::vector<Action>* actions) {
+  bool main_just_exited = false;
   for (const auto& child : reaped.children) {
     ExitInfo info = DecodeWaitStatus(child.wait_status);
     if (child.pid == config_.main_pid && !main_exit_) {
       main_exit_ = info;
+      main_just_exited = true;
       Log(Level::kInfo, "main child (pid {}) {}", child.pid, info.Describe());
     } else {
       ++orphans_reaped_;
       Log(Level::kDebug, "reaped pid {} ({})", child.pid, info.Describe());
     }
   }
-  if (!main_exit_) {
-    return;
+  if (main_just_exited) {
+    drain_.Start(now, config_.kill_timeout, main_exit_->ShellCode(), reaped.none_left, actions);
+  } else if (main_exit_) {
+    drain_.OnReaped(reaped.none_left, actions);
   }
-  if (reaped.none_left) {
-    Finish(actions);
-    return;
-  }
-  if (phase_ == Phase::kRunning) {
-    Log(Level::kInfo, "sending SIGTERM to the remaining processes ({} ms before SIGKILL)",
-        config_.kill_timeout.count());
-    phase_ = Phase::kDraining;
-    deadline_ = now + config_.kill_timeout;
-    actions->push_back(SignalEveryone{SIGTERM});
-    // A stopped process acts on SIGTERM only once it runs again.
-    actions->push_back(SignalEveryone{SIGCONT});
-  }
-}
-
-void Supervisor::OnTick(TimePoint now, std::vector<Action>* actions) {
-  if (!deadline_ || now < *deadline_) {
-    return;
-  }
-  if (phase_ == Phase::kDraining) {
-    Log(Level::kWarning, "processes still running {} ms after SIGTERM: sending SIGKILL",
-        config_.kill_timeout.count());
-    phase_ = Phase::kKilling;
-    deadline_ = now + kKillWait;
-    actions->push_back(SignalEveryone{SIGKILL});
-    // SIGKILL'd processes may already be zombies by the time we look.
-    actions->push_back(ReapChildren{});
-  } else if (phase_ == Phase::kKilling) {
-    Log(Level::kWarning, "processes still present {} ms after SIGKILL: exiting anyway",
-        kKillWait.count());
-    Finish(actions);
-  }
-}
-
-void Supervisor::Finish(std::vector<Action>* actions) {
-  phase_ = Phase::kDone;
-  deadline_.reset();
-  actions->push_back(ExitInit{main_exit_ ? main_exit_->ShellCode() : 1});
 }
 
 }  // namespace cinit

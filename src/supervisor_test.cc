@@ -76,7 +76,7 @@ TEST_SUITE("supervisor") {
     auto actions = s.Handle(Reaped({{100, Exited(0)}, {101, Killed(9)}}, false), t0);
     CHECK(actions.empty());
     CHECK(sup.orphans_reaped() == 2);
-    CHECK(sup.phase() == Supervisor::Phase::kRunning);
+    CHECK(sup.main_running());
   }
 
   TEST_CASE("main child exits and nothing is left: exit at once with its code") {
@@ -85,7 +85,7 @@ TEST_SUITE("supervisor") {
     auto actions = s.Handle(Reaped({{kMain, Exited(7)}}, true), t0);
     REQUIRE(actions.size() == 1);
     CHECK(Get<ExitInit>(actions, 0)->code == 7);
-    CHECK(sup.phase() == Supervisor::Phase::kDone);
+    CHECK(sup.done());
     CHECK_FALSE(sup.NextDeadline());
   }
 
@@ -100,10 +100,12 @@ TEST_SUITE("supervisor") {
     Supervisor sup = Make(milliseconds(500));
     Driver s{sup};
     auto actions = s.Handle(Reaped({{kMain, Exited(3)}}, false), t0);
-    REQUIRE(actions.size() == 2);
+    REQUIRE(actions.size() == 3);
+    CHECK(std::holds_alternative<ReapChildren>(actions[2]));
     CHECK(Get<SignalEveryone>(actions, 0)->signo == SIGTERM);
     CHECK(Get<SignalEveryone>(actions, 1)->signo == SIGCONT);
-    CHECK(sup.phase() == Supervisor::Phase::kDraining);
+    CHECK_FALSE(sup.main_running());
+    CHECK_FALSE(sup.done());
     REQUIRE(sup.NextDeadline());
     CHECK(*sup.NextDeadline() == t0 + milliseconds(500));
 
@@ -118,7 +120,8 @@ TEST_SUITE("supervisor") {
 
     SUBCASE("a tick before the deadline does nothing") {
       CHECK(s.Handle(Tick{}, t0 + milliseconds(499)).empty());
-      CHECK(sup.phase() == Supervisor::Phase::kDraining);
+      CHECK_FALSE(sup.main_running());
+    CHECK_FALSE(sup.done());
     }
 
     SUBCASE("the deadline passes: SIGKILL everyone, reap, then exit after the kill wait") {
@@ -126,7 +129,7 @@ TEST_SUITE("supervisor") {
       REQUIRE(kill.size() == 2);
       CHECK(Get<SignalEveryone>(kill, 0)->signo == SIGKILL);
       CHECK(std::holds_alternative<ReapChildren>(kill[1]));
-      CHECK(sup.phase() == Supervisor::Phase::kKilling);
+      CHECK_FALSE(sup.done());
 
       SUBCASE("they die: exit with the main child's code") {
         auto done = s.Handle(Reaped({{200, Killed(SIGKILL)}}, true), t0 + milliseconds(501));
@@ -134,7 +137,7 @@ TEST_SUITE("supervisor") {
       }
       SUBCASE("something survives SIGKILL: exit anyway once the kill wait is over") {
         CHECK(s.Handle(Tick{}, t0 + milliseconds(600)).empty());
-        auto done = s.Handle(Tick{}, t0 + milliseconds(500) + Supervisor::kKillWait);
+        auto done = s.Handle(Tick{}, t0 + milliseconds(500) + Drain::kKillWait);
         CHECK(Get<ExitInit>(done, 0)->code == 3);
       }
     }
@@ -176,7 +179,7 @@ TEST_SUITE("supervisor") {
     Supervisor sup = Make();
     Driver s{sup};
     CHECK(s.Handle(Reaped({}, true), t0).empty());
-    CHECK(sup.phase() == Supervisor::Phase::kRunning);
+    CHECK(sup.main_running());
   }
 }
 

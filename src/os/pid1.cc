@@ -1,5 +1,6 @@
 #include "os/pid1.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -23,13 +24,15 @@ Status BecomeSubreaperUnlessPid1() {
   return Status::Ok();
 }
 
-void DetachFromInheritedState() {
-  if (chdir("/") != 0) {
-    Log(Level::kDebug, "chdir(\"/\"): {}", std::strerror(errno));
-  }
+UniqueFd DetachFromInheritedState() {
   if (close_range(3, ~0U, 0) != 0) {
     Log(Level::kDebug, "close_range: {}", std::strerror(errno));
   }
+  UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (chdir("/") != 0) {
+    Log(Level::kDebug, "chdir(\"/\"): {}", std::strerror(errno));
+  }
+  return cwd;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "os/unique_fd.h"
 #include "status.h"
 
 namespace cinit::os {
@@ -15,10 +16,12 @@ bool IsPid1();
 // of its child are reparented to it (and reaped) instead of to the real init.
 Status BecomeSubreaperUnlessPid1();
 
-// After the child is spawned: moves cinit's cwd to "/" so it never pins a mount
-// (the child keeps its own cwd), and closes every inherited fd above 2, which
-// only the child was meant to have.
-void DetachFromInheritedState();
+// Moves cinit's cwd to "/" so it never pins a mount, and closes every inherited
+// fd above 2, which only the child was meant to have (single mode calls this after
+// the spawn). Returns a close-on-exec O_PATH descriptor of the old cwd, for
+// workers spawned later to start there (SpawnSpec::cwd_fd); invalid if it could
+// not be opened.
+UniqueFd DetachFromInheritedState();
 
 // Writes a whole line to stderr, retrying short writes and EINTR. The log sink.
 void WriteStderr(std::string_view line);

@@ -18,14 +18,32 @@
 namespace cinit::os {
 namespace {
 
+// Above any descriptor a child is given: the first step of moving fds into place.
+constexpr int kFdStaging = 512;
+
+// Writes pid in decimal over the spaces reserved after "LISTEN_PID=".
+void FillPid(char* digits, size_t room, pid_t pid) {
+  char text[16];
+  size_t n = 0;
+  unsigned value = static_cast<unsigned>(pid);
+  do {
+    text[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0 && n < sizeof(text));
+  for (size_t i = 0; i < room; ++i) {
+    digits[i] = i < n ? text[n - 1 - i] : '\0';
+  }
+}
+
 // Runs in the child between fork and exec. cinit is single-threaded, so the
 // child may call anything, but it keeps to plain syscalls and never returns.
-[[noreturn]] void ExecChild(char* const* argv) {
+[[noreturn]] void ExecChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
+                            char* listen_pid_digits, size_t listen_pid_room) {
   // Own process group, so a terminal's Ctrl-C and Ctrl-Z reach the child and not
   // cinit. Done here, not in the parent, so the terminal is handed over before
   // exec whichever of the two runs first.
   setpgid(0, 0);
-  if (isatty(STDIN_FILENO)) {
+  if (spec.take_terminal && isatty(STDIN_FILENO)) {
     // SIGTTOU is still ignored here (inherited from cinit), so a child in a
     // background group may take the terminal without being stopped.
     tcsetpgrp(STDIN_FILENO, getpgrp());
@@ -42,7 +60,32 @@ namespace {
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 
-  execvp(argv[0], argv);
+  // Before the fds move: cwd_fd may sit on one of their target numbers.
+  if (spec.cwd_fd >= 0 && fchdir(spec.cwd_fd) != 0) {
+    _exit(kExitCannotExecute);
+  }
+  // Move the given fds to 3, 4, …: first out of the way (a source may sit on a
+  // target number), then into place; dup2 clears FD_CLOEXEC on the copy.
+  int staged[kMaxSpawnFds];
+  const size_t count = spec.fds.size();
+  for (size_t i = 0; i < count; ++i) {
+    staged[i] = fcntl(spec.fds[i], F_DUPFD_CLOEXEC, kFdStaging);
+    if (staged[i] < 0) {
+      _exit(kExitCannotExecute);
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    dup2(staged[i], 3 + static_cast<int>(i));
+    close(staged[i]);
+  }
+  if (listen_pid_digits != nullptr) {
+    FillPid(listen_pid_digits, listen_pid_room, getpid());
+  }
+  if (envp != nullptr) {
+    execvpe(argv[0], argv, envp);
+  } else {
+    execvp(argv[0], argv);
+  }
   int error = errno;
   char message[512];
   int len = snprintf(message, sizeof(message), "cinit: cannot execute '%s': %s\n",
@@ -82,24 +125,76 @@ pid_t ParentOf(pid_t pid) {
 
 }  // namespace
 
-Status Spawn(const std::vector<std::string>& argv, pid_t* pid) {
-  // Build argv before fork so the child does not allocate.
+Status Spawn(const SpawnSpec& spec, pid_t* pid) {
+  if (spec.fds.size() > kMaxSpawnFds) {
+    return Status::Error("too many descriptors for a child");
+  }
+  // Build argv and envp before fork so the child does not allocate.
   std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& arg : argv) {
+  args.reserve(spec.argv.size() + 1);
+  for (const auto& arg : spec.argv) {
     args.push_back(const_cast<char*>(arg.c_str()));
   }
   args.push_back(nullptr);
+
+  constexpr size_t kPidRoom = 12;
+  std::string listen_pid = "LISTEN_PID=" + std::string(kPidRoom, ' ');
+  std::vector<char*> env;
+  if (spec.env) {
+    env.reserve(spec.env->size() + 2);
+    for (const auto& entry : *spec.env) {
+      env.push_back(const_cast<char*>(entry.c_str()));
+    }
+    if (spec.set_listen_pid) {
+      env.push_back(listen_pid.data());
+    }
+    env.push_back(nullptr);
+  }
+  char* pid_digits = spec.env && spec.set_listen_pid ? listen_pid.data() + 11 : nullptr;
 
   pid_t child = fork();
   if (child < 0) {
     return ErrnoStatus("fork", errno);
   }
   if (child == 0) {
-    ExecChild(args.data());
+    ExecChild(spec, args.data(), spec.env ? env.data() : nullptr, pid_digits, kPidRoom);
   }
   *pid = child;
   return Status::Ok();
+}
+
+std::string ReadShebang(const std::string& command) {
+  auto first_line = [](const std::string& path) -> std::string {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      return {};
+    }
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 2 || buf[0] != '#' || buf[1] != '!') {
+      return {};
+    }
+    std::string line(buf, static_cast<size_t>(n));
+    return line.substr(0, line.find('\n'));
+  };
+  if (command.find('/') != std::string::npos) {
+    return first_line(command);
+  }
+  const char* path = getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    size_t colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    if (access(candidate.c_str(), X_OK) == 0) {
+      return first_line(candidate);
+    }
+    if (colon == std::string_view::npos) {
+      return {};
+    }
+    dirs.remove_prefix(colon + 1);
+  }
 }
 
 bool SendSignal(pid_t pid, int signo) {

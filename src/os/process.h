@@ -10,11 +10,12 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "status.h"
-#include "supervisor.h"
+#include "events.h"
 
 namespace cinit::os {
 
@@ -22,9 +23,31 @@ namespace cinit::os {
 inline constexpr int kExitNotFound = 127;
 inline constexpr int kExitCannotExecute = 126;
 
-// Forks and execs argv (PATH is searched when argv[0] has no '/').
-// On success stores the child's pid in *pid.
-Status Spawn(const std::vector<std::string>& argv, pid_t* pid);
+// At most this many descriptors are passed to a child (SpawnSpec::fds).
+inline constexpr size_t kMaxSpawnFds = 64;
+
+struct SpawnSpec {
+  std::vector<std::string> argv;  // PATH is searched when argv[0] has no '/'
+  // The child's whole environment ("NAME=value"); nullopt: cinit's own.
+  std::optional<std::vector<std::string>> env;
+  // Descriptors the child gets at 3, 4, … in this order (without FD_CLOEXEC).
+  std::vector<int> fds;
+  // Add LISTEN_PID=<the child's pid> (systemd socket activation: it must name the
+  // process that receives the fds, known only after fork).
+  bool set_listen_pid = false;
+  // Give the child the terminal's foreground process group when stdin is a
+  // terminal (single mode; cluster workers share the terminal, so none takes it).
+  bool take_terminal = true;
+  // Directory to start in (an O_PATH fd), or -1 for cinit's own cwd.
+  int cwd_fd = -1;
+};
+
+// Forks and execs spec. On success stores the child's pid in *pid.
+Status Spawn(const SpawnSpec& spec, pid_t* pid);
+
+// Returns the first line of the file COMMAND resolves to (searching PATH like
+// execvp) when it starts with "#!", else an empty string. Never fails.
+std::string ReadShebang(const std::string& command);
 
 // Sends signo to pid. Returns false (and logs at debug) when the process no
 // longer exists; other errors are logged as warnings.

@@ -1,0 +1,342 @@
+#include "cluster.h"
+
+#include <algorithm>
+#include <csignal>
+
+#include "log.h"
+#include "signal_policy.h"
+
+namespace cinit {
+
+using std::chrono::milliseconds;
+
+const char* WorkerStateName(WorkerState state) {
+  switch (state) {
+    case WorkerState::kStarting:
+      return "starting";
+    case WorkerState::kOnline:
+      return "online";
+    case WorkerState::kLeaving:
+      return "leaving";
+    case WorkerState::kTerminating:
+      return "terminating";
+  }
+  return "unknown";
+}
+
+Cluster::Cluster(ClusterConfig config) : config_(config) {
+  slots_.resize(static_cast<size_t>(std::max(config_.workers, 1)));
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    slots_[i].index = static_cast<int>(i);
+  }
+}
+
+void Cluster::Start(TimePoint now, std::vector<Action>* actions) {
+  for (auto& slot : slots_) {
+    SpawnInto(slot, now, actions);
+  }
+}
+
+const WorkerInfo* Cluster::FindWorkerByPid(int pid) const {
+  for (const auto& [id, worker] : workers_) {
+    if (worker.pid == pid) {
+      return &worker;
+    }
+  }
+  return nullptr;
+}
+
+int Cluster::online_workers() const {
+  return static_cast<int>(std::count_if(workers_.begin(), workers_.end(), [](const auto& entry) {
+    return entry.second.state == WorkerState::kOnline;
+  }));
+}
+
+std::optional<TimePoint> Cluster::NextDeadline() const {
+  std::optional<TimePoint> next = drain_.deadline();
+  auto consider = [&next](const std::optional<TimePoint>& when) {
+    if (when && (!next || *when < *next)) {
+      next = when;
+    }
+  };
+  for (const auto& slot : slots_) {
+    consider(slot.restart_at);
+  }
+  for (const auto& [id, worker] : workers_) {
+    consider(worker.deadline);
+  }
+  return next;
+}
+
+void Cluster::Handle(const Event& event, TimePoint now, std::vector<Action>* actions) {
+  if (drain_.done()) {
+    return;
+  }
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, SignalReceived>) {
+          OnSignal(e.signo, now, actions);
+        } else if constexpr (std::is_same_v<T, ChildrenReaped>) {
+          OnReaped(e, now, actions);
+        } else if constexpr (std::is_same_v<T, Tick>) {
+          OnTick(now, actions);
+        } else if constexpr (std::is_same_v<T, WorkerSpawned>) {
+          OnSpawned(e, now, actions);
+        } else if constexpr (std::is_same_v<T, WorkerReport>) {
+          OnReport(e, now);
+        }
+      },
+      event);
+}
+
+void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
+  switch (ClassifySignal(signo)) {
+    case SignalDisposition::kReap:
+      actions->push_back(ReapChildren{});
+      return;
+    case SignalDisposition::kForward:
+      break;
+    default:
+      return;
+  }
+  if (signo == SIGTERM || signo == SIGINT) {
+    if (phase_ == Phase::kRunning) {
+      Log(Level::kInfo, "{}: stopping {} worker(s) gracefully", SignalName(signo),
+          workers_.size());
+      StopAll(now, 0, actions);
+    } else if (phase_ == Phase::kStopping) {
+      Log(Level::kInfo, "{} again: skipping the graceful step", SignalName(signo));
+      for (auto& [id, worker] : workers_) {
+        if (worker.state != WorkerState::kTerminating) {
+          StopWorker(worker, now, /*graceful=*/false, actions);
+        }
+      }
+    } else {
+      actions->push_back(SignalEveryone{signo});
+    }
+    return;
+  }
+  if (signo == SIGHUP) {
+    Log(Level::kInfo, "SIGHUP: reserved for the rolling reload; nothing to do yet");
+    return;
+  }
+  if (phase_ == Phase::kDraining) {
+    actions->push_back(SignalEveryone{signo});
+    return;
+  }
+  for (const auto& [id, worker] : workers_) {
+    if (worker.pid > 0) {
+      actions->push_back(SendSignal{worker.pid, signo});
+    }
+  }
+}
+
+void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
+                       std::vector<Action>* actions) {
+  children_left_ = !reaped.none_left;
+  for (const auto& child : reaped.children) {
+    ExitInfo exit = DecodeWaitStatus(child.wait_status);
+    auto it = std::find_if(workers_.begin(), workers_.end(),
+                           [&](const auto& entry) { return entry.second.pid == child.pid; });
+    if (it == workers_.end()) {
+      ++orphans_reaped_;
+      Log(Level::kDebug, "reaped pid {} ({})", child.pid, exit.Describe());
+      continue;
+    }
+    WorkerInfo worker = it->second;
+    workers_.erase(it);
+    OnWorkerExit(worker, exit, now, actions);
+  }
+  if (phase_ == Phase::kDraining) {
+    drain_.OnReaped(reaped.none_left, actions);
+  } else if (phase_ == Phase::kStopping) {
+    MaybeFinishStop(now, reaped.none_left, actions);
+  }
+}
+
+void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint now,
+                           std::vector<Action>* actions) {
+  SlotInfo& slot = slots_[static_cast<size_t>(worker.slot)];
+  if (slot.worker_id == worker.id) {
+    slot.worker_id.reset();
+  }
+  bool expected = worker.state == WorkerState::kLeaving ||
+                  worker.state == WorkerState::kTerminating || phase_ != Phase::kRunning;
+  if (expected) {
+    Log(Level::kInfo, "worker {} (pid {}) {}", worker.slot, worker.pid, exit.Describe());
+    if (worker.killed) {
+      stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
+    }
+    return;
+  }
+  bool crashed = now - worker.started_at < config_.min_uptime;
+  Log(Level::kWarning, "worker {} (pid {}) {}{}", worker.slot, worker.pid, exit.Describe(),
+      crashed ? fmt::format(" {} ms after its start", std::chrono::duration_cast<milliseconds>(
+                                                           now - worker.started_at)
+                                                           .count())
+              : "");
+  if (crashed && slot.crashes_in_a_row + 1 > config_.max_restarts) {
+    Log(Level::kError,
+        "worker {} crashed {} times in a row, each within {} ms of its start: giving up",
+        worker.slot, slot.crashes_in_a_row + 1, config_.min_uptime.count());
+    StopAll(now, kExitGaveUp, actions);
+    return;
+  }
+  ScheduleRestart(slot, crashed, now);
+}
+
+void Cluster::ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now) {
+  slot.crashes_in_a_row = crashed ? slot.crashes_in_a_row + 1 : 0;
+  ++slot.restarts;
+  int shift = std::min(slot.crashes_in_a_row, 20);
+  milliseconds delay = std::min<milliseconds>(config_.backoff_base * (int64_t{1} << shift),
+                                              config_.backoff_max);
+  slot.restart_at = now + delay;
+  Log(Level::kInfo, "restarting worker {} in {} ms", slot.index, delay.count());
+}
+
+void Cluster::SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions) {
+  WorkerInfo worker;
+  worker.id = next_worker_id_++;
+  worker.slot = slot.index;
+  worker.started_at = now;
+  workers_[worker.id] = worker;
+  slot.worker_id = worker.id;
+  slot.restart_at.reset();
+  actions->push_back(SpawnWorker{worker.id, slot.index});
+}
+
+void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
+                        std::vector<Action>* actions) {
+  auto it = workers_.find(spawned.worker_id);
+  if (it == workers_.end()) {
+    return;
+  }
+  if (spawned.pid > 0) {
+    it->second.pid = spawned.pid;
+    Log(Level::kDebug, "worker {} is pid {}", it->second.slot, spawned.pid);
+    if (phase_ != Phase::kRunning) {
+      StopWorker(it->second, now, /*graceful=*/false, actions);
+    }
+    return;
+  }
+  // fork() failed: treat like a crash right at start.
+  WorkerInfo worker = it->second;
+  workers_.erase(it);
+  Log(Level::kWarning, "cannot start worker {}: {}", worker.slot, spawned.error);
+  OnWorkerExit(worker, ExitInfo{1, 0, false}, now, actions);
+}
+
+void Cluster::OnReport(const WorkerReport& report, TimePoint now) {
+  auto it = workers_.find(report.worker_id);
+  if (it == workers_.end()) {
+    return;
+  }
+  WorkerInfo& worker = it->second;
+  switch (report.kind) {
+    case WorkerReport::Kind::kListening:
+    case WorkerReport::Kind::kReady:
+      if (worker.state == WorkerState::kStarting) {
+        worker.state = WorkerState::kOnline;
+        worker.online_at = now;
+        Log(Level::kInfo, "worker {} (pid {}) is online ({})", worker.slot, worker.pid,
+            report.kind == WorkerReport::Kind::kReady ? "ready" : "listening");
+      }
+      break;
+    case WorkerReport::Kind::kBooted:
+    case WorkerReport::Kind::kChannelClosed:
+      break;
+  }
+}
+
+void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
+  if (phase_ == Phase::kDraining) {
+    drain_.OnTick(now, actions);
+    return;
+  }
+  // AdvanceStop may drop a worker from workers_: collect first, then act.
+  std::vector<int> due;
+  for (const auto& [id, worker] : workers_) {
+    if (worker.deadline && *worker.deadline <= now) {
+      due.push_back(id);
+    }
+  }
+  for (int id : due) {
+    if (auto it = workers_.find(id); it != workers_.end()) {
+      AdvanceStop(it->second, now, actions);
+    }
+  }
+  if (phase_ == Phase::kStopping) {
+    MaybeFinishStop(now, !children_left_, actions);
+    return;
+  }
+  for (auto& slot : slots_) {
+    if (slot.restart_at && *slot.restart_at <= now && !slot.worker_id) {
+      SpawnInto(slot, now, actions);
+    }
+  }
+}
+
+void Cluster::StopAll(TimePoint now, int exit_code, std::vector<Action>* actions) {
+  phase_ = Phase::kStopping;
+  stop_exit_code_ = exit_code;
+  for (auto& slot : slots_) {
+    slot.restart_at.reset();
+  }
+  for (auto& [id, worker] : workers_) {
+    StopWorker(worker, now, /*graceful=*/true, actions);
+  }
+  MaybeFinishStop(now, !children_left_, actions);
+}
+
+void Cluster::StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
+                         std::vector<Action>* actions) {
+  if (worker.pid == 0) {
+    return;  // not spawned yet; OnSpawned stops it as soon as it is
+  }
+  if (graceful && config_.node_ipc) {
+    worker.state = WorkerState::kLeaving;
+    worker.deadline = now + config_.graceful_timeout;
+    actions->push_back(AskWorkerToLeave{worker.id});
+    return;
+  }
+  worker.state = WorkerState::kTerminating;
+  worker.deadline = now + config_.kill_timeout;
+  actions->push_back(SendSignal{worker.pid, config_.stop_signal});
+}
+
+void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions) {
+  if (worker.state == WorkerState::kLeaving) {
+    Log(Level::kWarning, "worker {} (pid {}) still running {} ms after shutdown: sending {}",
+        worker.slot, worker.pid, config_.graceful_timeout.count(),
+        SignalName(config_.stop_signal));
+    StopWorker(worker, now, /*graceful=*/false, actions);
+  } else if (worker.state == WorkerState::kTerminating && !worker.killed) {
+    Log(Level::kWarning, "worker {} (pid {}) still running {} ms after {}: sending SIGKILL",
+        worker.slot, worker.pid, config_.kill_timeout.count(),
+        SignalName(config_.stop_signal));
+    worker.killed = true;
+    worker.deadline = now + Drain::kKillWait;
+    actions->push_back(SendSignal{worker.pid, SIGKILL});
+  } else {
+    // SIGKILL did not end it within kKillWait (stuck in the kernel): stop
+    // waiting for it; the drain and cinit's exit will take it down.
+    Log(Level::kWarning, "worker {} (pid {}) survives SIGKILL; no longer waiting for it",
+        worker.slot, worker.pid);
+    worker.deadline.reset();
+    stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
+    workers_.erase(worker.id);  // invalidates `worker`: OnTick looks workers up by id
+  }
+}
+
+void Cluster::MaybeFinishStop(TimePoint now, bool none_left, std::vector<Action>* actions) {
+  if (phase_ != Phase::kStopping || !workers_.empty()) {
+    return;
+  }
+  phase_ = Phase::kDraining;
+  Log(Level::kInfo, "all workers have stopped");
+  drain_.Start(now, config_.kill_timeout, stop_exit_code_, none_left, actions);
+}
+
+}  // namespace cinit

@@ -1,0 +1,124 @@
+// Cluster: the decisions of cinit in cluster mode (-i N), as a pure state machine.
+//
+// A Policy (events.h). State: N slots, each holding at most one live worker (a
+// process running COMMAND with the slot's index in the instance variable). A worker
+// goes kStarting → kOnline (it listens, or said 'ready') → kLeaving (asked to leave:
+// Node 'shutdown' + disconnect) → kTerminating (stop signal sent) → reaped; SIGKILL
+// follows kill_timeout in kTerminating.
+//
+// Supervision: a worker that exits on its own is replaced under the same slot after
+// an exponential backoff (backoff_base × 2^crashes, at most backoff_max). A death
+// sooner than min_uptime after start is a crash; max_restarts crashes in a row of one
+// slot make cinit give up: it stops every worker and exits kExitGaveUp.
+//
+// Signals: SIGTERM/SIGINT stop every worker gracefully (Node workers are asked to
+// leave and get graceful_timeout; others get the stop signal), then cinit exits 0 if
+// every worker ended before SIGKILL was needed, 1 otherwise. A second SIGTERM/SIGINT
+// skips the graceful step. SIGHUP is reserved for the rolling reload and changes
+// nothing yet. Every other caught signal is forwarded to every live worker.
+#ifndef CINIT_CLUSTER_H_
+#define CINIT_CLUSTER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "drain.h"
+#include "events.h"
+#include "wait_status.h"
+
+namespace cinit {
+
+struct ClusterConfig {
+  int workers = 1;
+  bool node_ipc = false;  // workers understand AskWorkerToLeave
+  int stop_signal = 15;   // SIGTERM
+  std::chrono::milliseconds kill_timeout{1600};
+  std::chrono::milliseconds graceful_timeout{8000};
+  std::chrono::milliseconds min_uptime{1000};
+  int max_restarts = 10;
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_max{15000};
+};
+
+// Exit code when workers crash-loop and cinit gives up.
+inline constexpr int kExitGaveUp = 3;
+// Exit code of a stop in which some worker had to be SIGKILLed.
+inline constexpr int kExitForcedStop = 1;
+
+enum class WorkerState { kStarting, kOnline, kLeaving, kTerminating };
+
+const char* WorkerStateName(WorkerState state);
+
+struct WorkerInfo {
+  int id = 0;    // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
+  int slot = 0;  // 0..N-1
+  int pid = 0;   // 0 until spawned
+  WorkerState state = WorkerState::kStarting;
+  TimePoint started_at{};
+  std::optional<TimePoint> online_at;
+  std::optional<TimePoint> deadline;  // of the current stop step
+  bool killed = false;                // SIGKILL was sent
+};
+
+struct SlotInfo {
+  int index = 0;
+  std::optional<int> worker_id;  // its live worker
+  int restarts = 0;              // replacements after an exit on its own
+  int crashes_in_a_row = 0;
+  std::optional<TimePoint> restart_at;
+};
+
+class Cluster final : public Policy {
+ public:
+  enum class Phase { kRunning, kStopping, kDraining };
+
+  explicit Cluster(ClusterConfig config);
+
+  // Spawns the first generation. Call once, at start.
+  void Start(TimePoint now, std::vector<Action>* actions);
+
+  void Handle(const Event& event, TimePoint now, std::vector<Action>* actions) override;
+  std::optional<TimePoint> NextDeadline() const override;
+
+  // ---- read-only view, for logs, status and tests ----
+  Phase phase() const { return phase_; }
+  const std::vector<SlotInfo>& slots() const { return slots_; }
+  const std::map<int, WorkerInfo>& workers() const { return workers_; }
+  const WorkerInfo* FindWorkerByPid(int pid) const;
+  int online_workers() const;
+  uint64_t orphans_reaped() const { return orphans_reaped_; }
+
+ private:
+  void OnSignal(int signo, TimePoint now, std::vector<Action>* actions);
+  void OnReaped(const ChildrenReaped& reaped, TimePoint now, std::vector<Action>* actions);
+  void OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint now,
+                    std::vector<Action>* actions);
+  void OnSpawned(const WorkerSpawned& spawned, TimePoint now, std::vector<Action>* actions);
+  void OnReport(const WorkerReport& report, TimePoint now);
+  void OnTick(TimePoint now, std::vector<Action>* actions);
+
+  void SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions);
+  void ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now);
+  void StopAll(TimePoint now, int exit_code, std::vector<Action>* actions);
+  void StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
+                  std::vector<Action>* actions);
+  void AdvanceStop(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions);
+  void MaybeFinishStop(TimePoint now, bool none_left, std::vector<Action>* actions);
+
+  ClusterConfig config_;
+  Phase phase_ = Phase::kRunning;
+  std::vector<SlotInfo> slots_;
+  std::map<int, WorkerInfo> workers_;  // live workers by id
+  int next_worker_id_ = 1;
+  int stop_exit_code_ = 0;
+  bool children_left_ = true;  // last reap's view: does cinit still have children?
+  Drain drain_;
+  uint64_t orphans_reaped_ = 0;
+};
+
+}  // namespace cinit
+
+#endif  // CINIT_CLUSTER_H_

@@ -1,0 +1,150 @@
+#include "os/socket.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+#include "os/errno_status.h"
+
+namespace cinit::os {
+
+Status SocketPair(int type, UniqueFd* ours, UniqueFd* theirs) {
+  int fds[2];
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) {
+    return ErrnoStatus("socketpair", errno);
+  }
+  ours->Reset(fds[0]);
+  theirs->Reset(fds[1]);
+  return Status::Ok();
+}
+
+ssize_t SendWithFd(int socket, std::string_view bytes, int fd) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (fd >= 0) {
+    std::memset(control, 0, sizeof(control));
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  }
+  for (;;) {
+    ssize_t n = sendmsg(socket, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      return n;
+    }
+    if (errno != EINTR) {
+      return -errno;
+    }
+  }
+}
+
+ssize_t Receive(int socket, char* buf, size_t size) {
+  iovec iov{buf, size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  for (;;) {
+    ssize_t n = recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return -errno;
+    }
+    // A worker has no reason to send cinit descriptors: close any that came.
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+      if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+        size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int stray;
+          std::memcpy(&stray, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+          close(stray);
+        }
+      }
+    }
+    return n;
+  }
+}
+
+std::string SocketSpec::Key() const {
+  return fmt::format("{}/{}/[{}]:{}/{}", family == AF_INET6 ? 6 : 4,
+                     type == SOCK_DGRAM ? "udp" : "tcp", address, port, v6only ? 1 : 0);
+}
+
+namespace {
+
+int CreateSocket(const SocketSpec& spec) {
+  int fd = socket(spec.family, spec.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    return -errno;
+  }
+  UniqueFd socket_fd(fd);
+  int one = 1;
+  // As libuv does for every TCP server: rebinding over TIME_WAIT must work.
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (spec.family == AF_INET6) {
+    int v6only = spec.v6only ? 1 : 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(spec.port));
+    const char* text = spec.address.empty() ? "::" : spec.address.c_str();
+    if (inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1) {
+      return -EINVAL;
+    }
+    length = sizeof(sockaddr_in6);
+  } else {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&storage);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(spec.port));
+    const char* text = spec.address.empty() ? "0.0.0.0" : spec.address.c_str();
+    if (inet_pton(AF_INET, text, &sin->sin_addr) != 1) {
+      return -EINVAL;
+    }
+    length = sizeof(sockaddr_in);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    return -errno;
+  }
+  if (spec.type == SOCK_STREAM && listen(fd, SOMAXCONN) != 0) {
+    return -errno;
+  }
+  return socket_fd.Release();
+}
+
+}  // namespace
+
+int Listeners::Acquire(const SocketSpec& spec) {
+  std::string key = spec.Key();
+  if (auto it = sockets_.find(key); it != sockets_.end()) {
+    return it->second.get();
+  }
+  int fd = CreateSocket(spec);
+  if (fd < 0) {
+    Log(Level::kWarning, "cannot open {} for the workers: {}", key, std::strerror(-fd));
+    return fd;
+  }
+  Log(Level::kInfo, "listening on {} for the workers", key);
+  sockets_.emplace(key, UniqueFd(fd));
+  return fd;
+}
+
+}  // namespace cinit::os

@@ -1,0 +1,56 @@
+// Sockets: the pairs that carry worker channels, the listening sockets cinit owns
+// and shares with workers, and descriptor passing (SCM_RIGHTS).
+//
+// Every fd is created close-on-exec and non-blocking; spawning places the ones a
+// worker needs at fixed numbers (os/process.h).
+#ifndef CINIT_OS_SOCKET_H_
+#define CINIT_OS_SOCKET_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "os/unique_fd.h"
+#include "status.h"
+
+namespace cinit::os {
+
+// socketpair(AF_UNIX, type): both ends close-on-exec and non-blocking.
+Status SocketPair(int type, UniqueFd* ours, UniqueFd* theirs);
+
+// Sends bytes, with fd attached by SCM_RIGHTS when fd >= 0. Returns bytes sent, or
+// -errno (-EAGAIN when the socket is full). Never raises SIGPIPE.
+ssize_t SendWithFd(int socket, std::string_view bytes, int fd);
+
+// Reads what is available into buf. Returns bytes read, 0 on EOF, or -errno.
+// Descriptors received by mistake are closed.
+ssize_t Receive(int socket, char* buf, size_t size);
+
+// What a listening (or, for UDP, bound) socket must look like.
+struct SocketSpec {
+  int family = 0;       // AF_INET or AF_INET6
+  int type = 0;         // SOCK_STREAM or SOCK_DGRAM
+  std::string address;  // numeric; empty means every address of the family
+  int port = 0;
+  bool v6only = false;
+  std::string Key() const;
+};
+
+// The sockets cinit owns for its workers, created on first request and kept for
+// cinit's life, so a port never closes while workers come and go.
+class Listeners {
+ public:
+  // Returns the socket for spec (creating, binding and, for TCP, listening it the
+  // first time), or -errno.
+  int Acquire(const SocketSpec& spec);
+  size_t size() const { return sockets_.size(); }
+
+ private:
+  std::map<std::string, UniqueFd> sockets_;
+};
+
+}  // namespace cinit::os
+
+#endif  // CINIT_OS_SOCKET_H_

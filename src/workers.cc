@@ -1,0 +1,299 @@
+#include "workers.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+#include "os/process.h"
+
+extern char** environ;
+
+namespace cinit {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+bool IsSetPerWorker(std::string_view entry, std::string_view instance_var) {
+  auto eq = entry.find('=');
+  std::string_view name = entry.substr(0, eq);
+  return name == instance_var || name == "NODE_UNIQUE_ID" || name == "NODE_CHANNEL_FD" ||
+         name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "LISTEN_FDS" ||
+         name == "LISTEN_PID" || name == "LISTEN_FDNAMES";
+}
+
+}  // namespace
+
+Workers::Workers(Config config, EventLoop* loop, ReportFn report)
+    : config_(std::move(config)), loop_(loop), report_(std::move(report)) {
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    if (!IsSetPerWorker(*entry, config_.instance_var)) {
+      base_env_.emplace_back(*entry);
+    }
+  }
+}
+
+Workers::~Workers() {
+  for (auto& [id, channel] : channels_) {
+    (void)loop_->Unwatch(channel->fd.get());
+  }
+}
+
+Status Workers::Open() {
+  for (const auto& address : config_.listen) {
+    os::SocketSpec spec;
+    spec.type = SOCK_STREAM;
+    spec.port = address.port;
+    spec.address = address.host;
+    spec.family = address.host.find(':') != std::string::npos || address.host.empty()
+                      ? AF_INET6
+                      : AF_INET;
+    int fd = listeners_.Acquire(spec);
+    if (fd < 0 && address.host.empty()) {
+      spec.family = AF_INET;  // no IPv6 here: every IPv4 address
+      fd = listeners_.Acquire(spec);
+    }
+    if (fd < 0) {
+      return Status::Error(fmt::format("--listen {}:{}: {}", address.host, address.port,
+                                       std::strerror(-fd)));
+    }
+    listen_fds_.push_back(fd);
+  }
+  return Status::Ok();
+}
+
+WorkerSpawned Workers::Spawn(int worker_id, int slot) {
+  os::SpawnSpec spec;
+  spec.argv = config_.command;
+  spec.take_terminal = false;
+  spec.cwd_fd = config_.cwd_fd;
+  std::vector<std::string> env = base_env_;
+  env.push_back(fmt::format("{}={}", config_.instance_var, slot));
+  spec.fds = listen_fds_;
+  if (!listen_fds_.empty()) {
+    env.push_back(fmt::format("LISTEN_FDS={}", listen_fds_.size()));
+    std::string names;
+    for (const auto& address : config_.listen) {
+      names += fmt::format("{}{}", names.empty() ? "" : ":", address.port);
+    }
+    env.push_back("LISTEN_FDNAMES=" + names);
+    spec.set_listen_pid = true;
+  }
+  os::UniqueFd ours;
+  os::UniqueFd theirs;
+  if (config_.node_ipc) {
+    if (Status s = os::SocketPair(SOCK_STREAM, &ours, &theirs); !s.ok()) {
+      return WorkerSpawned{worker_id, 0, s.message()};
+    }
+    env.push_back(fmt::format("NODE_UNIQUE_ID={}", worker_id));
+    env.push_back(fmt::format("NODE_CHANNEL_FD={}", 3 + spec.fds.size()));
+    env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
+    spec.fds.push_back(theirs.get());
+  }
+  spec.env = std::move(env);
+  pid_t pid = 0;
+  if (Status s = os::Spawn(spec, &pid); !s.ok()) {
+    return WorkerSpawned{worker_id, 0, s.message()};
+  }
+  if (ours.valid()) {
+    auto channel = std::make_unique<Channel>();
+    channel->worker_id = worker_id;
+    channel->fd = std::move(ours);
+    int fd = channel->fd.get();
+    Status watched = loop_->Watch(fd, EPOLLIN | EPOLLRDHUP, [this, worker_id](uint32_t events) {
+      OnChannelReady(worker_id, events);
+    });
+    if (watched.ok()) {
+      channels_[worker_id] = std::move(channel);
+    } else {
+      Log(Level::kWarning, "worker {}: cannot watch its IPC channel: {}", slot,
+          watched.message());
+    }
+  }
+  return WorkerSpawned{worker_id, pid, {}};
+}
+
+void Workers::AskToLeave(int worker_id) {
+  auto it = channels_.find(worker_id);
+  if (it == channels_.end()) {
+    return;
+  }
+  Channel& channel = *it->second;
+  Send(channel, node::EncodeShutdown());
+  Send(channel, node::EncodeDisconnect(channel.seq++));
+}
+
+void Workers::OnChannelReady(int worker_id, uint32_t events) {
+  auto it = channels_.find(worker_id);
+  if (it == channels_.end()) {
+    return;
+  }
+  Channel& channel = *it->second;
+  if (events & EPOLLOUT) {
+    Flush(channel);
+  }
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
+    return;
+  }
+  char buf[kReadChunk];
+  // Bounded: at most a few chunks per wake-up, so one chatty worker cannot starve
+  // the loop; level-triggered epoll brings us back for the rest.
+  for (int round = 0; round < 8; ++round) {
+    ssize_t n = os::Receive(channel.fd.get(), buf, sizeof(buf));
+    if (n == -EAGAIN) {
+      return;
+    }
+    if (n <= 0) {
+      CloseChannel(worker_id);  // EOF: the worker disconnected or exited
+      return;
+    }
+    lines_.clear();
+    uint64_t dropped = channel.splitter.dropped();
+    channel.splitter.Feed(std::string_view(buf, static_cast<size_t>(n)), &lines_);
+    if (channel.splitter.dropped() != dropped) {
+      Log(Level::kWarning, "worker channel {}: dropped a message longer than {} bytes",
+          worker_id, node::kMaxLine);
+    }
+    for (const auto& line : lines_) {
+      OnLine(channel, line);
+      if (channels_.find(worker_id) == channels_.end()) {
+        return;
+      }
+    }
+  }
+}
+
+void Workers::OnLine(Channel& channel, std::string_view line) {
+  node::Message message = node::Parse(line);
+  const int id = channel.worker_id;
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, node::UserReady>) {
+          report_(WorkerReport{id, WorkerReport::Kind::kReady});
+        } else if constexpr (std::is_same_v<T, node::ClusterOnline>) {
+          report_(WorkerReport{id, WorkerReport::Kind::kBooted});
+        } else if constexpr (std::is_same_v<T, node::ServerQuery>) {
+          AnswerQuery(channel, m);
+        } else if constexpr (std::is_same_v<T, node::ClusterListening>) {
+          report_(WorkerReport{id, WorkerReport::Kind::kListening});
+        } else if constexpr (std::is_same_v<T, node::ExitedAfterDisconnect>) {
+          Send(channel, node::EncodeAck(m.seq, channel.seq++));
+        } else if constexpr (std::is_same_v<T, node::HandleAck>) {
+          channel.handle_in_flight.reset();
+          Flush(channel);
+        } else if constexpr (std::is_same_v<T, node::HandleNack>) {
+          if (channel.handle_in_flight) {  // the fd did not arrive: send it again
+            channel.queue.push_front(*channel.handle_in_flight);
+            channel.handle_in_flight.reset();
+            Flush(channel);
+          }
+        } else if constexpr (std::is_same_v<T, node::ClusterClose>) {
+          Log(Level::kDebug, "worker channel {}: a server closed", id);
+        } else if constexpr (std::is_same_v<T, node::Ignored>) {
+          Log(Level::kDebug, "worker channel {}: ignoring {}", id, m.what);
+        } else if constexpr (std::is_same_v<T, node::Malformed>) {
+          Log(Level::kWarning, "worker channel {}: dropping a malformed message ({})", id,
+              m.why);
+        }
+      },
+      message);
+}
+
+void Workers::AnswerQuery(Channel& channel, const node::ServerQuery& query) {
+  using Type = node::ServerQuery::Type;
+  int fd = -EINVAL;
+  if (query.type == Type::kPipe) {
+    Log(Level::kWarning, "worker channel {}: Unix socket servers are not shared by cinit",
+        channel.worker_id);
+    fd = -ENOTSUP;
+  } else if (query.fd >= 0) {
+    // listen({fd: N}) names the primary's fd N: the --listen socket the worker
+    // also has at N.
+    size_t index = static_cast<size_t>(query.fd) - 3;
+    fd = query.fd >= 3 && index < listen_fds_.size() ? listen_fds_[index] : -EBADF;
+  } else {
+    os::SocketSpec spec;
+    spec.type = query.type == Type::kUdp4 || query.type == Type::kUdp6 ? SOCK_DGRAM
+                                                                       : SOCK_STREAM;
+    spec.port = query.port;
+    spec.v6only = query.ipv6_only;
+    if (query.address) {
+      spec.address = *query.address;
+      spec.family = query.type == Type::kTcp6 || query.type == Type::kUdp6 ? AF_INET6 : AF_INET;
+      fd = listeners_.Acquire(spec);
+    } else {
+      // As Node does for listen(port): every address, IPv6 (dual-stack) first,
+      // IPv4 if that fails.
+      spec.family = AF_INET6;
+      fd = listeners_.Acquire(spec);
+      if (fd < 0) {
+        spec.family = AF_INET;
+        spec.v6only = false;
+        fd = listeners_.Acquire(spec);
+      }
+    }
+  }
+  std::string key = node::HandleKey(query);
+  if (fd < 0) {
+    Send(channel, node::EncodeQueryReply(query, channel.seq++, key, fd, false));
+  } else {
+    Send(channel, node::EncodeQueryReply(query, channel.seq++, key, 0, true), fd);
+  }
+}
+
+void Workers::Send(Channel& channel, std::string bytes, int fd) {
+  channel.queue.push_back(Outgoing{std::move(bytes), fd});
+  Flush(channel);
+}
+
+void Workers::Flush(Channel& channel) {
+  // One handle in flight per channel: after a message carrying a descriptor,
+  // nothing new starts until the worker ACKs it. Node's own sender works the same
+  // way, because its reader takes at most one descriptor per read.
+  while (!channel.queue.empty()) {
+    if (channel.handle_in_flight && channel.front_offset == 0) {
+      break;
+    }
+    Outgoing& next = channel.queue.front();
+    int fd = channel.front_offset == 0 ? next.fd : -1;
+    std::string_view rest = std::string_view(next.bytes).substr(channel.front_offset);
+    ssize_t n = os::SendWithFd(channel.fd.get(), rest, fd);
+    if (n == -EAGAIN) {
+      break;
+    }
+    if (n < 0) {
+      // EPIPE/ECONNRESET: the worker is gone; the read side reports the EOF.
+      channel.queue.clear();
+      channel.front_offset = 0;
+      break;
+    }
+    if (fd >= 0) {
+      channel.handle_in_flight = next;  // kept to send again on a NACK
+    }
+    channel.front_offset += static_cast<size_t>(n);
+    if (channel.front_offset == next.bytes.size()) {
+      channel.queue.pop_front();
+      channel.front_offset = 0;
+    }
+  }
+  bool want = !channel.queue.empty() && (!channel.handle_in_flight || channel.front_offset > 0);
+  if (want != channel.writable_wanted) {
+    channel.writable_wanted = want;
+    (void)loop_->Modify(channel.fd.get(), EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));
+  }
+}
+
+void Workers::CloseChannel(int worker_id) {
+  auto it = channels_.find(worker_id);
+  if (it == channels_.end()) {
+    return;
+  }
+  (void)loop_->Unwatch(it->second->fd.get());
+  channels_.erase(it);
+  report_(WorkerReport{worker_id, WorkerReport::Kind::kChannelClosed});
+}
+
+}  // namespace cinit

@@ -1,0 +1,90 @@
+// Workers: the shell side of cluster mode. Spawns worker processes with their
+// environment and descriptors, owns their Node IPC channels and the listening
+// sockets they share, and turns what workers say into Events. No policy: the
+// Cluster decides; this carries out SpawnWorker and AskWorkerToLeave.
+//
+// Descriptors a worker gets, from 3 up: the --listen sockets (LISTEN_FDS), then
+// its end of the Node IPC socketpair (NODE_CHANNEL_FD) when it is a Node worker.
+#ifndef CINIT_WORKERS_H_
+#define CINIT_WORKERS_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "event_loop.h"
+#include "events.h"
+#include "node_ipc.h"
+#include "options.h"
+#include "os/socket.h"
+#include "os/unique_fd.h"
+
+namespace cinit {
+
+class Workers {
+ public:
+  struct Config {
+    std::vector<std::string> command;
+    std::string instance_var = "NODE_APP_INSTANCE";
+    bool node_ipc = false;
+    std::vector<ListenAddress> listen;
+    int cwd_fd = -1;  // where workers start (cinit itself moved to "/")
+  };
+  // Receives Events from worker channels. Called from loop callbacks only, never
+  // from inside Spawn() or AskToLeave().
+  using ReportFn = std::function<void(Event)>;
+
+  Workers(Config config, EventLoop* loop, ReportFn report);
+  ~Workers();
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  // Opens the --listen sockets. A failure is a start-up failure.
+  Status Open();
+
+  // Starts a worker for slot. Returns the WorkerSpawned event to feed back.
+  WorkerSpawned Spawn(int worker_id, int slot);
+
+  // Sends 'shutdown' and Node's cluster disconnect to a Node worker.
+  void AskToLeave(int worker_id);
+
+ private:
+  struct Outgoing {
+    std::string bytes;
+    int fd = -1;  // attached with SCM_RIGHTS; not owned (a listener)
+  };
+  struct Channel {
+    int worker_id = 0;
+    os::UniqueFd fd;
+    LineSplitter splitter{node::kMaxLine};
+    std::deque<Outgoing> queue;
+    size_t front_offset = 0;                    // bytes of queue.front() already sent
+    std::optional<Outgoing> handle_in_flight;  // sent, waiting for NODE_HANDLE_ACK
+    int64_t seq = 0;
+    bool writable_wanted = false;
+  };
+
+  void OnChannelReady(int worker_id, uint32_t events);
+  void OnLine(Channel& channel, std::string_view line);
+  void AnswerQuery(Channel& channel, const node::ServerQuery& query);
+  void Send(Channel& channel, std::string bytes, int fd = -1);
+  void Flush(Channel& channel);
+  void CloseChannel(int worker_id);
+
+  Config config_;
+  EventLoop* loop_;
+  ReportFn report_;
+  os::Listeners listeners_;
+  std::vector<int> listen_fds_;        // --listen sockets, in order (owned by listeners_)
+  std::vector<std::string> base_env_;  // cinit's environment minus what it sets per worker
+  std::map<int, std::unique_ptr<Channel>> channels_;  // by worker id
+  std::vector<std::string> lines_;                    // scratch
+};
+
+}  // namespace cinit
+
+#endif  // CINIT_WORKERS_H_
