@@ -108,6 +108,73 @@ TEST_SUITE("options") {
     CHECK(p.options.command == Words{"node", "--kill-timeout", "5", "-v"});
     CHECK(p.options.kill_timeout.count() == 1600);
   }
+
+  TEST_CASE("-i takes N, 0, max and -K, in every spelling") {
+    CHECK(*Parse({"-i", "4", "node", "a.js"}).options.instances == 4);
+    CHECK(*Parse({"-i", "max", "x"}).options.instances == 0);
+    CHECK(*Parse({"-i0", "x"}).options.instances == 0);
+    CHECK(*Parse({"-i", "-1", "x"}).options.instances == -1);
+    CHECK(*Parse({"-i-2", "x"}).options.instances == -2);
+    CHECK(*Parse({"--instances=3", "x"}).options.instances == 3);
+    CHECK_FALSE(Parse({"x"}).options.instances);
+    for (std::string_view bad : {"two", "", "1.5", "99999", "max2"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(Parse({"-i", bad, "x"}).status.ok());
+    }
+  }
+
+  TEST_CASE("cluster timeouts and limits, flags beating PM2_ environment") {
+    auto p = Parse({"-i", "2", "--graceful-timeout", "100", "--min-uptime", "50",
+                    "--max-restarts", "4", "x"},
+                   {{"PM2_GRACEFUL_TIMEOUT", "9000"}});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.graceful_timeout.count() == 100);
+    CHECK(p.options.min_uptime.count() == 50);
+    CHECK(p.options.max_restarts == 4);
+    CHECK(Parse({"-i", "2", "x"}, {{"PM2_GRACEFUL_TIMEOUT", "9000"}})
+              .options.graceful_timeout.count() == 9000);
+    CHECK(Parse({"x"}).options.graceful_timeout.count() == 8000);
+    CHECK_FALSE(Parse({"x"}, {{"PM2_GRACEFUL_TIMEOUT", "soon"}}).status.ok());
+  }
+
+  TEST_CASE("--stop-signal takes a name or a number") {
+    CHECK(Parse({"--stop-signal", "SIGINT", "x"}).options.stop_signal == 2);
+    CHECK(Parse({"--stop-signal", "quit", "x"}).options.stop_signal == 3);
+    CHECK(Parse({"x"}).options.stop_signal == 15);
+    CHECK_FALSE(Parse({"--stop-signal", "SIGNOPE", "x"}).status.ok());
+  }
+
+  TEST_CASE("--instance-var and PM2_PROCESS_INSTANCE_VAR must be variable names") {
+    CHECK(Parse({"--instance-var", "WORKER_ID", "x"}).options.instance_var == "WORKER_ID");
+    CHECK(Parse({"x"}, {{"PM2_PROCESS_INSTANCE_VAR", "ID"}}).options.instance_var == "ID");
+    CHECK(Parse({"x"}).options.instance_var == "NODE_APP_INSTANCE");
+    CHECK_FALSE(Parse({"--instance-var", "A=B", "x"}).status.ok());
+    CHECK_FALSE(Parse({"--instance-var", "1X", "x"}).status.ok());
+  }
+
+  TEST_CASE("--ipc") {
+    CHECK(Parse({"--ipc", "node", "x"}).options.ipc == IpcMode::kNode);
+    CHECK(Parse({"--ipc=none", "x"}).options.ipc == IpcMode::kNone);
+    CHECK(Parse({"x"}).options.ipc == IpcMode::kAuto);
+    CHECK_FALSE(Parse({"--ipc", "json", "x"}).status.ok());
+  }
+
+  TEST_CASE("--listen addresses") {
+    auto p = Parse({"-i", "2", "--listen", "127.0.0.1:8080", "--listen", "[::1]:9", "--listen",
+                    ":80", "x"});
+    REQUIRE(p.status.ok());
+    REQUIRE(p.options.listen.size() == 3);
+    CHECK(p.options.listen[0] == ListenAddress{"127.0.0.1", 8080});
+    CHECK(p.options.listen[1] == ListenAddress{"::1", 9});
+    CHECK(p.options.listen[2] == ListenAddress{"", 80});
+    CHECK(ParseListenAddress("3000") == ListenAddress{"", 3000});
+    for (std::string_view bad : {"localhost:80", "1.2.3.4:0", "1.2.3.4:65536", "[::1:80", "::1:80",
+                                 "1.2.3:80", ""}) {
+      CAPTURE(bad);
+      CHECK_FALSE(ParseListenAddress(bad));
+    }
+    CHECK_FALSE(Parse({"--listen", ":80", "x"}).status.ok());  // needs -i
+  }
 }
 
 }  // namespace cinit

@@ -1,0 +1,270 @@
+#include "cluster.h"
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+namespace cinit {
+namespace {
+
+using std::chrono::milliseconds;
+
+const TimePoint t0{};
+int Exited(int code) { return (code & 0xff) << 8; }
+
+ClusterConfig Config(int workers, bool node_ipc = true) {
+  ClusterConfig config;
+  config.workers = workers;
+  config.node_ipc = node_ipc;
+  config.kill_timeout = milliseconds(1000);
+  config.graceful_timeout = milliseconds(5000);
+  config.min_uptime = milliseconds(1000);
+  config.max_restarts = 3;
+  return config;
+}
+
+// Drives a Cluster like the Executor does: spawn actions get pids 100+id.
+struct Harness {
+  Cluster cluster;
+  std::vector<Action> last;
+
+  explicit Harness(ClusterConfig config) : cluster(config) {}
+
+  std::vector<Action> Start(TimePoint now = t0) {
+    last.clear();
+    cluster.Start(now, &last);
+    FeedSpawns(now);
+    return last;
+  }
+  std::vector<Action> Handle(const Event& event, TimePoint now) {
+    last.clear();
+    cluster.Handle(event, now, &last);
+    FeedSpawns(now);
+    return last;
+  }
+  // Answers every SpawnWorker in `last` with WorkerSpawned{pid = 100 + id}.
+  void FeedSpawns(TimePoint now) {
+    std::vector<Action> spawned = last;
+    for (const Action& action : spawned) {
+      if (const auto* spawn = std::get_if<SpawnWorker>(&action)) {
+        std::vector<Action> more;
+        cluster.Handle(WorkerSpawned{spawn->worker_id, 100 + spawn->worker_id, {}}, now, &more);
+        last.insert(last.end(), more.begin(), more.end());
+      }
+    }
+  }
+  int PidOfSlot(int slot) const {
+    const auto& s = cluster.slots()[static_cast<size_t>(slot)];
+    REQUIRE(s.worker_id);
+    return cluster.workers().at(*s.worker_id).pid;
+  }
+  int IdOfSlot(int slot) const {
+    const auto& s = cluster.slots()[static_cast<size_t>(slot)];
+    REQUIRE(s.worker_id);
+    return *s.worker_id;
+  }
+};
+
+template <typename T>
+std::vector<T> All(const std::vector<Action>& actions) {
+  std::vector<T> out;
+  for (const auto& action : actions) {
+    if (const T* a = std::get_if<T>(&action)) {
+      out.push_back(*a);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("cluster") {
+  TEST_CASE("start spawns one worker per slot, each with its index") {
+    Harness h(Config(3));
+    auto actions = h.Start();
+    auto spawns = All<SpawnWorker>(actions);
+    REQUIRE(spawns.size() == 3);
+    for (int i = 0; i < 3; ++i) {
+      CHECK(spawns[static_cast<size_t>(i)].slot == i);
+    }
+    CHECK(h.cluster.workers().size() == 3);
+    CHECK(h.PidOfSlot(2) == 103);
+  }
+
+  TEST_CASE("a worker is online once it listens or says ready") {
+    Harness h(Config(2));
+    h.Start();
+    CHECK(h.cluster.online_workers() == 0);
+    h.Handle(WorkerReport{h.IdOfSlot(0), WorkerReport::Kind::kBooted}, t0);
+    CHECK(h.cluster.online_workers() == 0);
+    h.Handle(WorkerReport{h.IdOfSlot(0), WorkerReport::Kind::kListening}, t0);
+    h.Handle(WorkerReport{h.IdOfSlot(1), WorkerReport::Kind::kReady}, t0 + milliseconds(5));
+    CHECK(h.cluster.online_workers() == 2);
+    CHECK(h.cluster.workers().at(h.IdOfSlot(1)).online_at == t0 + milliseconds(5));
+  }
+
+  TEST_CASE("a worker that dies is replaced in the same slot after a backoff") {
+    Harness h(Config(2));
+    h.Start();
+    int old_pid = h.PidOfSlot(1);
+    auto actions =
+        h.Handle(ChildrenReaped{{{old_pid, Exited(1)}}, false}, t0 + milliseconds(5000));
+    CHECK(All<SpawnWorker>(actions).empty());
+    auto deadline = h.cluster.NextDeadline();
+    REQUIRE(deadline);
+    CHECK(*deadline == t0 + milliseconds(5000 + 100));  // ran long enough: no crash
+    auto respawn = h.Handle(Tick{}, *deadline);
+    auto spawns = All<SpawnWorker>(respawn);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 1);
+    CHECK(h.PidOfSlot(1) != old_pid);
+    CHECK(h.cluster.slots()[1].restarts == 1);
+  }
+
+  TEST_CASE("crashes right after start back off exponentially, then cinit gives up") {
+    Harness h(Config(2));
+    h.Start();
+    TimePoint now = t0;
+    milliseconds expected_delay(200);
+    for (int crash = 1; crash <= 3; ++crash) {
+      CAPTURE(crash);
+      int pid = h.PidOfSlot(0);
+      now += milliseconds(10);
+      h.Handle(ChildrenReaped{{{pid, Exited(1)}}, false}, now);
+      auto deadline = h.cluster.NextDeadline();
+      REQUIRE(deadline);
+      CHECK(*deadline - now == expected_delay);
+      now = *deadline;
+      h.Handle(Tick{}, now);
+      expected_delay *= 2;
+    }
+    // The fourth crash in a row is one more than max_restarts = 3.
+    int pid = h.PidOfSlot(0);
+    auto actions = h.Handle(ChildrenReaped{{{pid, Exited(1)}}, false}, now + milliseconds(10));
+    CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
+    auto leave = All<AskWorkerToLeave>(actions);
+    REQUIRE(leave.size() == 1);  // the other slot's worker
+    CHECK(leave[0].worker_id == h.IdOfSlot(1));
+
+    SUBCASE("when the rest has stopped, cinit exits 3") {
+      auto done = h.Handle(ChildrenReaped{{{h.PidOfSlot(1), Exited(0)}}, true},
+                           now + milliseconds(20));
+      auto exits = All<ExitInit>(done);
+      REQUIRE(exits.size() == 1);
+      CHECK(exits[0].code == kExitGaveUp);
+    }
+  }
+
+  TEST_CASE("a stable run resets the crash count") {
+    Harness h(Config(1));
+    h.Start();
+    TimePoint now = t0 + milliseconds(10);
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false}, now);
+    CHECK(h.cluster.slots()[0].crashes_in_a_row == 1);
+    now = *h.cluster.NextDeadline();
+    h.Handle(Tick{}, now);
+    now += milliseconds(5000);  // lived past min_uptime
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false}, now);
+    CHECK(h.cluster.slots()[0].crashes_in_a_row == 0);
+    CHECK(*h.cluster.NextDeadline() - now == milliseconds(100));
+  }
+
+  TEST_CASE("SIGTERM asks Node workers to leave, then escalates on the timeouts") {
+    Harness h(Config(2));
+    h.Start();
+    auto actions = h.Handle(SignalReceived{SIGTERM}, t0);
+    CHECK(All<AskWorkerToLeave>(actions).size() == 2);
+    CHECK(All<SendSignal>(actions).empty());
+    CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(5000));
+
+    SUBCASE("both leave in time: exit 0 after the drain") {
+      h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(0)}}, false}, t0 + milliseconds(50));
+      auto done = h.Handle(ChildrenReaped{{{102, Exited(0)}}, true}, t0 + milliseconds(60));
+      auto exits = All<ExitInit>(done);
+      REQUIRE(exits.size() == 1);
+      CHECK(exits[0].code == 0);
+    }
+
+    SUBCASE("one stays: stop signal after graceful_timeout, SIGKILL after kill_timeout") {
+      h.Handle(ChildrenReaped{{{101, Exited(0)}}, false}, t0 + milliseconds(50));
+      auto term = h.Handle(Tick{}, t0 + milliseconds(5000));
+      auto signals = All<SendSignal>(term);
+      REQUIRE(signals.size() == 1);
+      CHECK(signals[0].pid == 102);
+      CHECK(signals[0].signo == SIGTERM);
+      auto kill = h.Handle(Tick{}, t0 + milliseconds(6000));
+      signals = All<SendSignal>(kill);
+      REQUIRE(signals.size() == 1);
+      CHECK(signals[0].signo == SIGKILL);
+      auto done = h.Handle(ChildrenReaped{{{102, 9}}, true}, t0 + milliseconds(6001));
+      auto exits = All<ExitInit>(done);
+      REQUIRE(exits.size() == 1);
+      CHECK(exits[0].code == kExitForcedStop);
+    }
+
+    SUBCASE("a second SIGTERM skips the graceful step") {
+      auto again = h.Handle(SignalReceived{SIGTERM}, t0 + milliseconds(10));
+      CHECK(All<SendSignal>(again).size() == 2);
+    }
+  }
+
+  TEST_CASE("non-Node workers get the stop signal straight away") {
+    ClusterConfig config = Config(1, /*node_ipc=*/false);
+    config.stop_signal = SIGINT;
+    Harness h(config);
+    h.Start();
+    auto actions = h.Handle(SignalReceived{SIGTERM}, t0);
+    auto signals = All<SendSignal>(actions);
+    REQUIRE(signals.size() == 1);
+    CHECK(signals[0].signo == SIGINT);
+    CHECK(All<AskWorkerToLeave>(actions).empty());
+  }
+
+  TEST_CASE("a worker that exits during the stop is not restarted") {
+    Harness h(Config(1));
+    h.Start();
+    h.Handle(SignalReceived{SIGINT}, t0);
+    h.Handle(ChildrenReaped{{{101, Exited(1)}}, false}, t0 + milliseconds(1));
+    CHECK(h.cluster.workers().empty());
+    for (const auto& slot : h.cluster.slots()) {
+      CHECK_FALSE(slot.restart_at);
+    }
+  }
+
+  TEST_CASE("other signals go to every live worker; SIGHUP kills nothing") {
+    Harness h(Config(3));
+    h.Start();
+    auto actions = h.Handle(SignalReceived{SIGUSR2}, t0);
+    auto signals = All<SendSignal>(actions);
+    CHECK(signals.size() == 3);
+    for (const auto& s : signals) {
+      CHECK(s.signo == SIGUSR2);
+    }
+    CHECK(h.Handle(SignalReceived{SIGHUP}, t0).empty());
+    CHECK(h.cluster.phase() == Cluster::Phase::kRunning);
+  }
+
+  TEST_CASE("orphans are reaped and counted, workers untouched") {
+    Harness h(Config(1));
+    h.Start();
+    auto actions = h.Handle(ChildrenReaped{{{555, Exited(0)}}, false}, t0);
+    CHECK(actions.empty());
+    CHECK(h.cluster.orphans_reaped() == 1);
+    CHECK(h.cluster.workers().size() == 1);
+  }
+
+  TEST_CASE("a failed spawn counts as a crash and is retried") {
+    Harness h(Config(1));
+    std::vector<Action> actions;
+    h.cluster.Start(t0, &actions);
+    auto spawn = std::get<SpawnWorker>(actions[0]);
+    actions.clear();
+    h.cluster.Handle(WorkerSpawned{spawn.worker_id, 0, "fork: out of memory"}, t0, &actions);
+    CHECK(h.cluster.workers().empty());
+    REQUIRE(h.cluster.NextDeadline());
+    CHECK(h.cluster.slots()[0].crashes_in_a_row == 1);
+  }
+}
+
+}  // namespace cinit
