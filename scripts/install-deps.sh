@@ -6,9 +6,10 @@ set -euo pipefail
 # To build: the toolchain (glibc's static libraries come with libc6-dev) and the libraries.
 packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-dev doctest-dev)
 # To test: python3 (stdlib only) drives the integration tests; unshare, script, ps, tmux;
-# podman with runc runs cinit in a FROM scratch image.
+# podman with runc runs cinit in a FROM scratch image; musl-gcc builds a musl program
+# to prove the bind shim loads under musl.
 if [ "${1:-}" != "--build-only" ]; then
-  packages+=(python3 util-linux procps tmux podman runc)
+  packages+=(python3 util-linux procps tmux podman runc musl-tools)
 fi
 
 missing=()

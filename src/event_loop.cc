@@ -1,5 +1,6 @@
 #include "event_loop.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -27,19 +28,39 @@ Status EventLoop::Unwatch(int fd) {
   return epoll_.Remove(fd);
 }
 
+void EventLoop::AddTimer(TimePoint when, std::function<void()> callback) {
+  timers_.emplace_back(when, std::move(callback));
+}
+
 void EventLoop::Run(const DeadlineFn& deadline, const TimeoutCallback& on_deadline) {
   running_ = true;
   std::array<epoll_event, 32> events;
   while (running_) {
-    std::optional<std::chrono::milliseconds> timeout;
-    if (auto when = deadline()) {
+    std::optional<TimePoint> wake = deadline();
+    if (wake && *wake <= Clock::now()) {
+      on_deadline();
+      continue;
+    }
+    if (!timers_.empty()) {
       auto now = Clock::now();
-      if (*when <= now) {
-        on_deadline();
+      auto due = std::find_if(timers_.begin(), timers_.end(),
+                              [now](const auto& timer) { return timer.first <= now; });
+      if (due != timers_.end()) {
+        auto callback = std::move(due->second);
+        timers_.erase(due);
+        callback();
         continue;
       }
+      for (const auto& timer : timers_) {
+        if (!wake || timer.first < *wake) {
+          wake = timer.first;
+        }
+      }
+    }
+    std::optional<std::chrono::milliseconds> timeout;
+    if (wake) {
       // Round up: waking a little late is fine, waking early spins.
-      timeout = std::chrono::ceil<std::chrono::milliseconds>(*when - now);
+      timeout = std::chrono::ceil<std::chrono::milliseconds>(*wake - Clock::now());
     }
     int n = epoll_.Wait(events, timeout);
     if (n < 0) {

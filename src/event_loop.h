@@ -12,6 +12,8 @@
 #include <functional>
 #include <optional>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "os/epoll.h"
 #include "status.h"
@@ -34,6 +36,10 @@ class EventLoop {
   Status Modify(int fd, uint32_t events);
   Status Unwatch(int fd);
 
+  // Calls callback once, at when (or soon after). Timers are few (one per starting
+  // worker at most): kept in a plain vector.
+  void AddTimer(TimePoint when, std::function<void()> callback);
+
   // Runs until Stop(). Before each wait asks deadline() when to wake, and calls
   // on_deadline() when that time has come.
   void Run(const DeadlineFn& deadline, const TimeoutCallback& on_deadline);
@@ -43,6 +49,7 @@ class EventLoop {
  private:
   os::Epoll epoll_;
   std::unordered_map<int, ReadyCallback> callbacks_;
+  std::vector<std::pair<TimePoint, std::function<void()>>> timers_;
   bool running_ = false;
 };
 

@@ -7,7 +7,12 @@
 #include <cstring>
 
 #include "log.h"
+#include "os/pid1.h"
 #include "os/process.h"
+#include "shim_codec.h"
+#ifdef CINIT_HAVE_SHIM
+#include "shim/shim_image.h"
+#endif
 
 extern char** environ;
 
@@ -21,7 +26,8 @@ bool IsSetPerWorker(std::string_view entry, std::string_view instance_var) {
   std::string_view name = entry.substr(0, eq);
   return name == instance_var || name == "NODE_UNIQUE_ID" || name == "NODE_CHANNEL_FD" ||
          name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "LISTEN_FDS" ||
-         name == "LISTEN_PID" || name == "LISTEN_FDNAMES";
+         name == "LISTEN_PID" || name == "LISTEN_FDNAMES" || name == "LD_PRELOAD" ||
+         name == "CINIT_SHIM_FD";
 }
 
 }  // namespace
@@ -29,14 +35,24 @@ bool IsSetPerWorker(std::string_view entry, std::string_view instance_var) {
 Workers::Workers(Config config, EventLoop* loop, ReportFn report)
     : config_(std::move(config)), loop_(loop), report_(std::move(report)) {
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    if (!IsSetPerWorker(*entry, config_.instance_var)) {
-      base_env_.emplace_back(*entry);
+    std::string_view text = *entry;
+    if (text.starts_with("LD_PRELOAD=")) {
+      ld_preload_ = std::string(text.substr(11));
     }
+    if (!IsSetPerWorker(text, config_.instance_var)) {
+      base_env_.emplace_back(text);
+    }
+  }
+  if (!ld_preload_.empty()) {
+    base_env_.push_back("LD_PRELOAD=" + ld_preload_);  // replaced per shim worker
   }
 }
 
 Workers::~Workers() {
   for (auto& [id, channel] : channels_) {
+    (void)loop_->Unwatch(channel->fd.get());
+  }
+  for (auto& [id, channel] : shim_channels_) {
     (void)loop_->Unwatch(channel->fd.get());
   }
 }
@@ -61,6 +77,21 @@ Status Workers::Open() {
     }
     listen_fds_.push_back(fd);
   }
+#ifdef CINIT_HAVE_SHIM
+  if (config_.bind_shim) {
+    if (Status s = os::WriteSharedFile("cinit_shim.so", ShimImage(), &shim_path_); !s.ok()) {
+      Log(Level::kWarning,
+          "cannot write the bind shim ({}): workers will bind their ports themselves",
+          s.message());
+    } else {
+      Log(Level::kDebug, "bind shim at {}", shim_path_);
+    }
+  }
+#else
+  if (config_.bind_shim) {
+    Log(Level::kWarning, "this build has no bind shim: workers bind their ports themselves");
+  }
+#endif
   return Status::Ok();
 }
 
@@ -92,10 +123,35 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
     env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
     spec.fds.push_back(theirs.get());
   }
+  os::UniqueFd shim_ours;
+  os::UniqueFd shim_theirs;
+  if (!shim_path_.empty()) {
+    if (Status s = os::SocketPair(SOCK_SEQPACKET, &shim_ours, &shim_theirs); !s.ok()) {
+      return WorkerSpawned{worker_id, 0, s.message()};
+    }
+    std::erase_if(env, [](const std::string& e) { return e.starts_with("LD_PRELOAD="); });
+    env.push_back("LD_PRELOAD=" + shim_path_ + (ld_preload_.empty() ? "" : " " + ld_preload_));
+    env.push_back(fmt::format("CINIT_SHIM_FD={}", 3 + spec.fds.size()));
+    spec.fds.push_back(shim_theirs.get());
+  }
   spec.env = std::move(env);
   pid_t pid = 0;
   if (Status s = os::Spawn(spec, &pid); !s.ok()) {
     return WorkerSpawned{worker_id, 0, s.message()};
+  }
+  if (shim_ours.valid()) {
+    auto channel = std::make_unique<ShimChannel>();
+    channel->worker_id = worker_id;
+    channel->slot = slot;
+    channel->pid = pid;
+    channel->fd = std::move(shim_ours);
+    Status watched = loop_->Watch(channel->fd.get(), EPOLLIN,
+                                  [this, worker_id](uint32_t) { OnShimReady(worker_id); });
+    if (watched.ok()) {
+      shim_channels_[worker_id] = std::move(channel);
+      loop_->AddTimer(Clock::now() + kShimHelloWait,
+                      [this, worker_id] { CheckShimLoaded(worker_id); });
+    }
   }
   if (ours.valid()) {
     auto channel = std::make_unique<Channel>();
@@ -123,6 +179,74 @@ void Workers::AskToLeave(int worker_id) {
   Channel& channel = *it->second;
   Send(channel, node::EncodeShutdown());
   Send(channel, node::EncodeDisconnect(channel.seq++));
+}
+
+void Workers::OnShimReady(int worker_id) {
+  auto it = shim_channels_.find(worker_id);
+  if (it == shim_channels_.end()) {
+    return;
+  }
+  ShimChannel& channel = *it->second;
+  for (int round = 0; round < 16; ++round) {
+    char buf[128];
+    std::vector<os::UniqueFd> fds;
+    ssize_t n = os::ReceiveDatagram(channel.fd.get(), buf, sizeof(buf), &fds);
+    if (n == -EAGAIN) {
+      return;
+    }
+    if (n == 0 || (n < 0 && n != -EMSGSIZE)) {
+      // Every process holding the worker's end is gone.
+      (void)loop_->Unwatch(channel.fd.get());
+      shim_channels_.erase(it);
+      return;
+    }
+    shim::Message message = n < 0 ? shim::Message(shim::Invalid{"an oversized datagram"})
+                                  : shim::Decode(std::string_view(buf, static_cast<size_t>(n)),
+                                                 static_cast<int>(fds.size()));
+    if (const auto* hello = std::get_if<shim::Hello>(&message)) {
+      // Every process image of the worker's tree says HELLO (wrappers too): log the first.
+      if (!channel.hello_seen) {
+        Log(Level::kDebug, "worker {}: bind shim loaded in pid {}", channel.slot, hello->pid);
+      }
+      channel.hello_seen = true;
+    } else if (const auto* bind = std::get_if<shim::BindRequest>(&message)) {
+      os::SocketSpec spec;
+      spec.family = bind->family;
+      spec.type = bind->socktype;
+      spec.address = bind->address == "0.0.0.0" || bind->address == "::" ? "" : bind->address;
+      spec.port = bind->port;
+      spec.v6only = bind->v6only;
+      int socket = listeners_.Acquire(spec);
+      const os::UniqueFd& reply_channel = fds.front();
+      if (socket >= 0) {
+        os::SendWithFd(reply_channel.get(), shim::EncodeReply(0, 0), socket);
+        report_(WorkerReport{worker_id, WorkerReport::Kind::kListening});
+      } else {
+        os::SendWithFd(reply_channel.get(), shim::EncodeReply(-socket, 0), -1);
+      }
+      // The report may have ended this worker's entry: look again.
+      it = shim_channels_.find(worker_id);
+      if (it == shim_channels_.end()) {
+        return;
+      }
+    } else {
+      // fds (a reply channel, if any) close here: the shim falls back to a real bind.
+      Log(Level::kWarning, "worker {}: dropping a malformed bind-shim message ({})",
+          channel.slot, std::get<shim::Invalid>(message).why);
+    }
+  }
+}
+
+void Workers::CheckShimLoaded(int worker_id) {
+  auto it = shim_channels_.find(worker_id);
+  if (it == shim_channels_.end() || it->second->hello_seen) {
+    return;
+  }
+  Log(Level::kWarning,
+      "worker {} (pid {}): the bind shim did not load (a static or set-uid program, or "
+      "LD_PRELOAD removed on the way); if it binds the shared port itself, workers will "
+      "collide: use --listen (LISTEN_FDS) or Node's IPC instead",
+      it->second->slot, it->second->pid);
 }
 
 void Workers::OnChannelReady(int worker_id, uint32_t events) {

@@ -3,11 +3,17 @@
 // sockets they share, and turns what workers say into Events. No policy: the
 // Cluster decides; this carries out SpawnWorker and AskWorkerToLeave.
 //
-// Descriptors a worker gets, from 3 up: the --listen sockets (LISTEN_FDS), then
-// its end of the Node IPC socketpair (NODE_CHANNEL_FD) when it is a Node worker.
+// How a worker gets the shared port, by kind:
+//   Node workers: Node's IPC channel; cinit answers queryServer (node_ipc.h).
+//   --listen: the sockets are passed as LISTEN_FDS (systemd socket activation).
+//   Other programs: the bind shim (shim/shim_protocol.h) preloaded with
+//   LD_PRELOAD turns their bind() of a TCP/UDP port into a request to cinit.
+// Descriptors a worker gets, from 3 up: the --listen sockets, then its end of the
+// Node IPC socketpair (NODE_CHANNEL_FD) or of the shim channel (CINIT_SHIM_FD).
 #ifndef CINIT_WORKERS_H_
 #define CINIT_WORKERS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -33,7 +39,12 @@ class Workers {
     bool node_ipc = false;
     std::vector<ListenAddress> listen;
     int cwd_fd = -1;  // where workers start (cinit itself moved to "/")
+    bool bind_shim = false;  // preload the bind shim (non-Node workers without --listen)
   };
+
+  // How long a shim worker has to say HELLO before cinit warns that the shim did
+  // not load (a static or setuid program, or LD_PRELOAD removed on the way).
+  static constexpr std::chrono::milliseconds kShimHelloWait{3000};
   // Receives Events from worker channels. Called from loop callbacks only, never
   // from inside Spawn() or AskToLeave().
   using ReportFn = std::function<void(Event)>;
@@ -68,7 +79,17 @@ class Workers {
     bool writable_wanted = false;
   };
 
+  struct ShimChannel {
+    int worker_id = 0;
+    int slot = 0;
+    int pid = 0;
+    os::UniqueFd fd;
+    bool hello_seen = false;
+  };
+
   void OnChannelReady(int worker_id, uint32_t events);
+  void OnShimReady(int worker_id);
+  void CheckShimLoaded(int worker_id);
   void OnLine(Channel& channel, std::string_view line);
   void AnswerQuery(Channel& channel, const node::ServerQuery& query);
   void Send(Channel& channel, std::string bytes, int fd = -1);
@@ -82,6 +103,9 @@ class Workers {
   std::vector<int> listen_fds_;        // --listen sockets, in order (owned by listeners_)
   std::vector<std::string> base_env_;  // cinit's environment minus what it sets per worker
   std::map<int, std::unique_ptr<Channel>> channels_;  // by worker id
+  std::map<int, std::unique_ptr<ShimChannel>> shim_channels_;  // by worker id
+  std::string shim_path_;      // the shim's file, once written; empty: no shim
+  std::string ld_preload_;     // LD_PRELOAD cinit inherited, kept after the shim
   std::vector<std::string> lines_;                    // scratch
 };
 

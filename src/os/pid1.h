@@ -2,6 +2,8 @@
 #ifndef CINIT_OS_PID1_H_
 #define CINIT_OS_PID1_H_
 
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "os/unique_fd.h"
@@ -22,6 +24,12 @@ Status BecomeSubreaperUnlessPid1();
 // workers spawned later to start there (SpawnSpec::cwd_fd); invalid if it could
 // not be opened.
 UniqueFd DetachFromInheritedState();
+
+// Writes bytes to a new read-only file that other processes can open, for the
+// bind shim's LD_PRELOAD: in /run/cinit (created 0755 if missing), else /tmp.
+// Returns its path, or an error when no directory is writable.
+Status WriteSharedFile(std::string_view name, std::span<const unsigned char> bytes,
+                       std::string* path);
 
 // Writes a whole line to stderr, retrying short writes and EINTR. The log sink.
 void WriteStderr(std::string_view line);

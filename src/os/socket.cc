@@ -82,6 +82,37 @@ ssize_t Receive(int socket, char* buf, size_t size) {
   }
 }
 
+ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds) {
+  iovec iov{buf, size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return -errno;
+  }
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+        fds->emplace_back(fd);
+      }
+    }
+  }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    return -EMSGSIZE;  // the descriptors that did arrive are closed by the caller's vector
+  }
+  return n;
+}
+
 std::string SocketSpec::Key() const {
   return fmt::format("{}/{}/[{}]:{}/{}", family == AF_INET6 ? 6 : 4,
                      type == SOCK_DGRAM ? "udp" : "tcp", address, port, v6only ? 1 : 0);

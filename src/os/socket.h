@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "os/unique_fd.h"
 #include "status.h"
@@ -27,6 +28,10 @@ ssize_t SendWithFd(int socket, std::string_view bytes, int fd);
 // Reads what is available into buf. Returns bytes read, 0 on EOF, or -errno.
 // Descriptors received by mistake are closed.
 ssize_t Receive(int socket, char* buf, size_t size);
+
+// Reads one datagram (SOCK_SEQPACKET) and the descriptors that came with it
+// (close-on-exec; the caller owns them). Returns its length, 0 on EOF, or -errno.
+ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds);
 
 // What a listening (or, for UDP, bound) socket must look like.
 struct SocketSpec {

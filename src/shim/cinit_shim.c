@@ -31,8 +31,6 @@
 enum { kMaxReplyFds = 4 };
 // Sockets received from cinit that listen() recognises (by SO_COOKIE).
 enum { kMaxSharedSockets = 64 };
-// The syscall return values in [-4095, -1] are errors (negated errno).
-enum { kMaxErrno = 4095 };
 
 // --- raw syscalls ----------------------------------------------------------
 
@@ -52,7 +50,10 @@ static long raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5,
 
 static long arg_ptr(const void *p) { return (long)(uintptr_t)p; }
 
-static int is_error(long ret) { return ret < 0 && ret >= -kMaxErrno; }
+// Raw syscalls return -errno, in [-4095, -1], on failure.
+static int is_error(long ret) {
+  return ret < 0 && ret >= -CINIT_SHIM_MAX_ERRNO;
+}
 
 static void sys_close(int fd) {
   // Linux releases the fd even when close() reports EINTR: never retry.
@@ -279,6 +280,8 @@ enum { kPassThrough = 1 };
 
 // Fills *req from the caller's socket and address. Returns 0 if bind(fd,
 // addr, len) is one to ask cinit about (see shim_protocol.h), else -1.
+// A bad non-NULL addr faults here, where the bare syscall would fail with
+// EFAULT; no program relies on that.
 static int describe_bind(int fd, const struct sockaddr *addr, socklen_t len,
                          struct cinit_shim_bind_request *req) {
   if (addr == NULL || len < sizeof(sa_family_t)) return -1;
@@ -382,7 +385,7 @@ static long receive_reply(int reply_end, int *sock) {
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
   const long n = sys_recvmsg(reply_end, &msg, MSG_CMSG_CLOEXEC);
-  if (n <= 0) return kPassThrough;  // EOF: cinit declined or is gone
+  if (n < 0) return kPassThrough;
 
   // Collect every fd that arrived, so that none leaks whatever the verdict.
   int fds[kMaxReplyFds];
@@ -407,6 +410,7 @@ static long receive_reply(int reply_end, int *sock) {
     }
   }
 
+  // n == 0 without fds is EOF: cinit declined or is gone.
   long result = kPassThrough;
   const int well_formed =
       (size_t)n == sizeof reply && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&

@@ -293,6 +293,7 @@ def musl_probe() -> str:
     global _musl_probe
     if _musl_probe is None:
         out_dir = tempfile.mkdtemp(prefix="cinit-shim-musl-")
+        unittest.addModuleCleanup(shutil.rmtree, out_dir, True)
         exe = os.path.join(out_dir, "bind_probe_musl")
         subprocess.run([musl_gcc(), "-O2", "-Wall", "-Wextra", "-pthread", "-o", exe,
                         os.path.join(HERE, "bind_probe.c")], check=True, timeout=120)
@@ -694,6 +695,7 @@ class FailOpenTest(ProbeTest):
             "bad magic": reply_bytes(0, magic=0x12345678),
             "bad version": reply_bytes(0, version=2),
             "short": reply_bytes(0)[:12],
+            "empty": b"",
             "errno out of range": reply_bytes(5000),
             "negative errno": reply_bytes(-1),
         }
