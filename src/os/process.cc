@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <unordered_map>
@@ -87,20 +89,24 @@ void FillPid(char* digits, size_t room, pid_t pid) {
     execvp(argv[0], argv);
   }
   int error = errno;
+  // Plain concatenation, not snprintf: keeps printf's machinery out of the binary.
   char message[512];
-  int len = snprintf(message, sizeof(message), "cinit: cannot execute '%s': %s\n",
-                     argv[0], strerror(error));
-  if (len > 0) {
-    ssize_t ignored = write(STDERR_FILENO, message,
-                            std::min(static_cast<size_t>(len), sizeof(message) - 1));
-    (void)ignored;
+  size_t len = 0;
+  for (const char* part : {"cinit: cannot execute '", static_cast<const char*>(argv[0]), "': ",
+                           static_cast<const char*>(strerror(error)), "\n"}) {
+    size_t n = std::min(strlen(part), sizeof(message) - len);
+    std::memcpy(message + len, part, n);
+    len += n;
   }
+  ssize_t ignored = write(STDERR_FILENO, message, len);
+  (void)ignored;
   _exit(error == ENOENT || error == ENOTDIR ? kExitNotFound : kExitCannotExecute);
 }
 
 pid_t ParentOf(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  char path[32] = "/proc/";
+  auto [end, ec] = std::to_chars(path + 6, path + sizeof(path) - 6, pid);
+  std::memcpy(end, "/stat", 6);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return -1;
@@ -111,16 +117,17 @@ pid_t ParentOf(pid_t pid) {
   if (n <= 0) {
     return -1;
   }
-  buf[n] = '\0';
   // "pid (comm) state ppid ...": comm may contain spaces and ')', so parse from
   // the last ')'.
-  const char* close_paren = strrchr(buf, ')');
-  int ppid = -1;
-  char state = 0;
-  if (close_paren == nullptr || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) {
+  std::string_view stat(buf, static_cast<size_t>(n));
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string_view::npos || close_paren + 4 >= stat.size()) {
     return -1;
   }
-  return ppid;
+  std::string_view rest = stat.substr(close_paren + 4);  // past ") S "
+  pid_t ppid = -1;
+  auto [ptr, error] = std::from_chars(rest.data(), rest.data() + rest.size(), ppid);
+  return error == std::errc() ? ppid : -1;
 }
 
 }  // namespace
