@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <utility>
 
 #include "log.h"
 #include "signal_policy.h"
@@ -20,6 +21,20 @@ const char* WorkerStateName(WorkerState state) {
       return "leaving";
     case WorkerState::kTerminating:
       return "terminating";
+  }
+  return "unknown";
+}
+
+const char* ReloadResultName(ReloadStatus::Result result) {
+  switch (result) {
+    case ReloadStatus::Result::kNone:
+      return "none";
+    case ReloadStatus::Result::kSucceeded:
+      return "succeeded";
+    case ReloadStatus::Result::kFailed:
+      return "failed";
+    case ReloadStatus::Result::kInterrupted:
+      return "interrupted";
   }
   return "unknown";
 }
@@ -84,7 +99,11 @@ void Cluster::Handle(const Event& event, TimePoint now, std::vector<Action>* act
         } else if constexpr (std::is_same_v<T, WorkerSpawned>) {
           OnSpawned(e, now, actions);
         } else if constexpr (std::is_same_v<T, WorkerReport>) {
-          OnReport(e, now);
+          OnReport(e, now, actions);
+        } else if constexpr (std::is_same_v<T, ReloadRequested>) {
+          OnReloadRequested(e, now, actions);
+        } else if constexpr (std::is_same_v<T, ScaleRequested>) {
+          OnScale(e.workers, now, actions);
         }
       },
       event);
@@ -118,7 +137,7 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
     return;
   }
   if (signo == SIGHUP) {
-    Log(Level::kInfo, "SIGHUP: reserved for the rolling reload; nothing to do yet");
+    OnReloadRequested(ReloadRequested{"SIGHUP"}, now, actions);
     return;
   }
   if (phase_ == Phase::kDraining) {
@@ -148,6 +167,7 @@ void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
     workers_.erase(it);
     OnWorkerExit(worker, exit, now, actions);
   }
+  DropRetiredSlots();
   if (phase_ == Phase::kDraining) {
     drain_.OnReaped(reaped.none_left, actions);
   } else if (phase_ == Phase::kStopping) {
@@ -161,12 +181,40 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
   if (slot.worker_id == worker.id) {
     slot.worker_id.reset();
   }
+  if (slot.incoming_id == worker.id) {
+    slot.incoming_id.reset();
+  }
   bool expected = worker.state == WorkerState::kLeaving ||
                   worker.state == WorkerState::kTerminating || phase_ != Phase::kRunning;
   if (expected) {
     Log(Level::kInfo, "worker {} (pid {}) {}", worker.slot, worker.pid, exit.Describe());
     if (worker.killed) {
       stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
+    }
+    if (rollout_) {
+      for (const auto& step : rollout_->steps) {
+        if (step.old_id == worker.id) {
+          StepDone(step.slot, now, actions);  // invalidates `step`: leave the loop
+          break;
+        }
+      }
+    }
+    return;
+  }
+  if (worker.replacement) {
+    AbortRollout(fmt::format("the new worker {} (pid {}) {} before it was online", worker.slot,
+                             worker.pid, exit.Describe()),
+                 now, actions);
+    return;
+  }
+  if (slot.incoming_id) {
+    // Its replacement is on the way and takes the slot over: no restart.
+    Log(Level::kWarning, "worker {} (pid {}) {} while being replaced", worker.slot, worker.pid,
+        exit.Describe());
+    for (auto& step : rollout_->steps) {
+      if (step.slot == worker.slot) {
+        step.old_id.reset();
+      }
     }
     return;
   }
@@ -196,15 +244,17 @@ void Cluster::ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now) {
   Log(Level::kInfo, "restarting worker {} in {} ms", slot.index, delay.count());
 }
 
-void Cluster::SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions) {
+int Cluster::SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions) {
   WorkerInfo worker;
   worker.id = next_worker_id_++;
   worker.slot = slot.index;
+  worker.generation = generation_;
   worker.started_at = now;
   workers_[worker.id] = worker;
   slot.worker_id = worker.id;
   slot.restart_at.reset();
   actions->push_back(SpawnWorker{worker.id, slot.index});
+  return worker.id;
 }
 
 void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
@@ -228,7 +278,8 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
   OnWorkerExit(worker, ExitInfo{1, 0, false}, now, actions);
 }
 
-void Cluster::OnReport(const WorkerReport& report, TimePoint now) {
+void Cluster::OnReport(const WorkerReport& report, TimePoint now,
+                       std::vector<Action>* actions) {
   auto it = workers_.find(report.worker_id);
   if (it == workers_.end()) {
     return;
@@ -242,6 +293,9 @@ void Cluster::OnReport(const WorkerReport& report, TimePoint now) {
         worker.online_at = now;
         Log(Level::kInfo, "worker {} (pid {}) is online ({})", worker.slot, worker.pid,
             report.kind == WorkerReport::Kind::kReady ? "ready" : "listening");
+        if (worker.replacement) {
+          HandOver(worker, now, actions);
+        }
       }
       break;
     case WorkerReport::Kind::kBooted:
@@ -264,7 +318,7 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
   }
   for (int id : due) {
     if (auto it = workers_.find(id); it != workers_.end()) {
-      AdvanceStop(it->second, now, actions);
+      OnWorkerDeadline(it->second, now, actions);
     }
   }
   if (phase_ == Phase::kStopping) {
@@ -272,15 +326,219 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
     return;
   }
   for (auto& slot : slots_) {
-    if (slot.restart_at && *slot.restart_at <= now && !slot.worker_id) {
+    if (slot.restart_at && *slot.restart_at <= now && !slot.worker_id && !slot.retiring) {
       SpawnInto(slot, now, actions);
     }
+  }
+}
+
+void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
+                               std::vector<Action>* actions) {
+  if (worker.state != WorkerState::kStarting) {
+    AdvanceStop(worker, now, actions);
+    return;
+  }
+  // Only a reload's replacement has a deadline while starting: listen_timeout.
+  worker.deadline.reset();
+  if (config_.strict_reload) {
+    AbortRollout(fmt::format("the new worker {} (pid {}) was not online {} ms after its start "
+                             "(--strict-reload)",
+                             worker.slot, worker.pid, config_.listen_timeout.count()),
+                 now, actions);
+    return;
+  }
+  Log(Level::kWarning,
+      "the new worker {} (pid {}) did not say it was online within {} ms: taking it as "
+      "online (pm2's behaviour; --strict-reload aborts instead)",
+      worker.slot, worker.pid, config_.listen_timeout.count());
+  worker.state = WorkerState::kOnline;
+  worker.online_at = now;
+  HandOver(worker, now, actions);
+}
+
+void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
+                                std::vector<Action>* actions) {
+  if (phase_ != Phase::kRunning) {
+    Log(Level::kInfo, "{}: no reload while stopping", request.source);
+    return;
+  }
+  if (rollout_) {
+    rollout_->again = true;
+    Log(Level::kInfo,
+        "{}: a reload is in progress; it will start over once the slots in flight are done",
+        request.source);
+    return;
+  }
+  Log(Level::kInfo, "{}: rolling reload of {} worker(s), {} at a time", request.source,
+      slots_.size(), config_.reload_batch);
+  StartRollout(now, actions);
+}
+
+void Cluster::StartRollout(TimePoint now, std::vector<Action>* actions) {
+  ++generation_;
+  rollout_.emplace();
+  for (const auto& slot : slots_) {
+    if (!slot.retiring) {
+      rollout_->queue.push_back(slot.index);
+    }
+  }
+  reload_.state = ReloadStatus::State::kRolling;
+  reload_.slots_done = 0;
+  reload_.slots_total = static_cast<int>(rollout_->queue.size());
+  AdvanceRollout(now, actions);
+}
+
+void Cluster::AdvanceRollout(TimePoint now, std::vector<Action>* actions) {
+  while (rollout_ && static_cast<int>(rollout_->steps.size()) < config_.reload_batch &&
+         !rollout_->queue.empty()) {
+    int index = rollout_->queue.front();
+    rollout_->queue.erase(rollout_->queue.begin());
+    SlotInfo& slot = slots_[static_cast<size_t>(index)];
+    if (!slot.worker_id || slot.retiring) {
+      ++reload_.slots_done;  // nothing to replace: its restart is of the new generation
+      continue;
+    }
+    WorkerInfo worker;
+    worker.id = next_worker_id_++;
+    worker.slot = index;
+    worker.generation = generation_;
+    worker.replacement = true;
+    worker.started_at = now;
+    worker.deadline = now + config_.listen_timeout;
+    workers_[worker.id] = worker;
+    slot.incoming_id = worker.id;
+    rollout_->steps.push_back(Step{index, std::nullopt, false});
+    actions->push_back(SpawnWorker{worker.id, index});
+  }
+  if (rollout_ && rollout_->steps.empty() && rollout_->queue.empty()) {
+    FinishRollout(now, actions);
+  }
+}
+
+void Cluster::HandOver(WorkerInfo& replacement, TimePoint now, std::vector<Action>* actions) {
+  SlotInfo& slot = slots_[static_cast<size_t>(replacement.slot)];
+  replacement.replacement = false;
+  replacement.deadline.reset();
+  std::optional<int> old = slot.worker_id;
+  slot.worker_id = replacement.id;
+  slot.incoming_id.reset();
+  auto step = std::find_if(rollout_->steps.begin(), rollout_->steps.end(),
+                           [&](const Step& s) { return s.slot == replacement.slot; });
+  step->handed_over = true;
+  auto it = old ? workers_.find(*old) : workers_.end();
+  if (it == workers_.end()) {
+    StepDone(replacement.slot, now, actions);
+    return;
+  }
+  step->old_id = *old;
+  Log(Level::kInfo, "worker {}: pid {} is online; asking pid {} to leave", slot.index,
+      replacement.pid, it->second.pid);
+  StopWorker(it->second, now, /*graceful=*/true, actions);
+}
+
+void Cluster::StepDone(int slot, TimePoint now, std::vector<Action>* actions) {
+  std::erase_if(rollout_->steps, [slot](const Step& s) { return s.slot == slot; });
+  ++reload_.slots_done;
+  if (rollout_->steps.empty() && rollout_->again) {
+    Log(Level::kInfo, "starting the reload over, as asked for during it");
+    StartRollout(now, actions);
+    return;
+  }
+  AdvanceRollout(now, actions);
+}
+
+void Cluster::AbortRollout(std::string why, TimePoint now, std::vector<Action>* actions) {
+  Log(Level::kError, "reload aborted: {}; the old workers keep serving", why);
+  for (const auto& step : rollout_->steps) {
+    SlotInfo& slot = slots_[static_cast<size_t>(step.slot)];
+    if (!step.handed_over && slot.incoming_id) {
+      auto it = workers_.find(*slot.incoming_id);
+      slot.incoming_id.reset();
+      if (it != workers_.end()) {
+        StopWorker(it->second, now, /*graceful=*/false, actions);
+      }
+    }
+  }
+  rollout_.reset();
+  reload_.state = ReloadStatus::State::kIdle;
+  reload_.last_result = ReloadStatus::Result::kFailed;
+  reload_.last_message = std::move(why);
+  ++reload_.failed;
+  if (auto scale = std::exchange(pending_scale_, std::nullopt)) {
+    OnScale(*scale, now, actions);
+  }
+}
+
+void Cluster::FinishRollout(TimePoint now, std::vector<Action>* actions) {
+  rollout_.reset();
+  reload_.state = ReloadStatus::State::kIdle;
+  reload_.generation = generation_;
+  reload_.last_result = ReloadStatus::Result::kSucceeded;
+  reload_.last_message = fmt::format("{} worker(s) replaced", reload_.slots_total);
+  ++reload_.succeeded;
+  Log(Level::kInfo, "reload done: {}", reload_.last_message);
+  if (auto scale = std::exchange(pending_scale_, std::nullopt)) {
+    OnScale(*scale, now, actions);
+  }
+}
+
+void Cluster::OnScale(int workers, TimePoint now, std::vector<Action>* actions) {
+  if (phase_ != Phase::kRunning) {
+    return;
+  }
+  if (rollout_) {
+    pending_scale_ = workers;
+    Log(Level::kInfo, "scale {}: after the reload in progress", workers);
+    return;
+  }
+  int current = static_cast<int>(std::count_if(slots_.begin(), slots_.end(),
+                                               [](const SlotInfo& s) { return !s.retiring; }));
+  Log(Level::kInfo, "scale: {} -> {} worker(s)", current, workers);
+  config_.workers = workers;
+  for (int i = 0; i < workers; ++i) {
+    if (i >= static_cast<int>(slots_.size())) {
+      slots_.push_back(SlotInfo{});
+      slots_.back().index = i;
+    }
+    SlotInfo& slot = slots_[static_cast<size_t>(i)];
+    if (slot.retiring) {
+      slot.retiring = false;  // growing back while a shrink drains: keep it
+    }
+    if (!slot.worker_id && !slot.restart_at) {
+      SpawnInto(slot, now, actions);
+    }
+  }
+  for (size_t i = static_cast<size_t>(workers); i < slots_.size(); ++i) {
+    SlotInfo& slot = slots_[i];
+    if (slot.retiring) {
+      continue;
+    }
+    slot.retiring = true;
+    slot.restart_at.reset();
+    if (slot.worker_id) {
+      StopWorker(workers_.at(*slot.worker_id), now, /*graceful=*/true, actions);
+    }
+  }
+  DropRetiredSlots();
+}
+
+void Cluster::DropRetiredSlots() {
+  while (!slots_.empty() && slots_.back().retiring && !slots_.back().worker_id &&
+         !slots_.back().incoming_id) {
+    slots_.pop_back();
   }
 }
 
 void Cluster::StopAll(TimePoint now, int exit_code, std::vector<Action>* actions) {
   phase_ = Phase::kStopping;
   stop_exit_code_ = exit_code;
+  if (rollout_) {
+    rollout_.reset();
+    reload_.state = ReloadStatus::State::kIdle;
+    reload_.last_result = ReloadStatus::Result::kInterrupted;
+    reload_.last_message = "cinit was stopped during the reload";
+  }
+  pending_scale_.reset();
   for (auto& slot : slots_) {
     slot.restart_at.reset();
   }

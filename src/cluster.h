@@ -14,8 +14,23 @@
 // Signals: SIGTERM/SIGINT stop every worker gracefully (Node workers are asked to
 // leave and get graceful_timeout; others get the stop signal), then cinit exits 0 if
 // every worker ended before SIGKILL was needed, 1 otherwise. A second SIGTERM/SIGINT
-// skips the graceful step. SIGHUP is reserved for the rolling reload and changes
-// nothing yet. Every other caught signal is forwarded to every live worker.
+// skips the graceful step. SIGHUP is a ReloadRequested. Every other caught signal is
+// forwarded to every live worker.
+//
+// Rolling reload, reload_batch slots at a time (1 by default), in slot order: start
+// the slot's replacement (same index, new generation) → wait until it is online, at
+// most listen_timeout → only then ask the old worker to leave (and stop it as above)
+// → when the old one has exited, the next slot. Safety beyond pm2:
+//   - a replacement that exits before it is online aborts the reload: the old
+//     workers keep serving, untouched; the result is kept as "failed";
+//   - a replacement still silent at listen_timeout is taken as online (pm2's
+//     behaviour), or, with strict_reload, stopped, and the reload aborted;
+//   - a reload asked for during a reload is merged: the rollout starts over once
+//     the slots in flight are done; never two at once, never more than N + batch
+//     workers, never fewer than N − batch online ones (the old serve until the new
+//     are online).
+// "scale N" adds slots, or retires the highest ones gracefully; during a rollout it
+// waits for the rollout's end.
 #ifndef CINIT_CLUSTER_H_
 #define CINIT_CLUSTER_H_
 
@@ -23,6 +38,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "drain.h"
@@ -41,7 +57,25 @@ struct ClusterConfig {
   int max_restarts = 10;
   std::chrono::milliseconds backoff_base{100};
   std::chrono::milliseconds backoff_max{15000};
+  std::chrono::milliseconds listen_timeout{3000};
+  int reload_batch = 1;
+  bool strict_reload = false;
 };
+
+struct ReloadStatus {
+  enum class State { kIdle, kRolling };
+  enum class Result { kNone, kSucceeded, kFailed, kInterrupted };
+  State state = State::kIdle;
+  int generation = 1;        // of the workers a finished reload leaves
+  int slots_done = 0;        // in the current rollout
+  int slots_total = 0;
+  Result last_result = Result::kNone;
+  std::string last_message;  // why the last reload failed, or how it went
+  int succeeded = 0;
+  int failed = 0;
+};
+
+const char* ReloadResultName(ReloadStatus::Result result);
 
 // Exit code when workers crash-loop and cinit gives up.
 inline constexpr int kExitGaveUp = 3;
@@ -55,6 +89,8 @@ const char* WorkerStateName(WorkerState state);
 struct WorkerInfo {
   int id = 0;    // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
   int slot = 0;  // 0..N-1
+  int generation = 1;        // bumped by every reload
+  bool replacement = false;  // a reload's new worker, not yet handed its slot
   int pid = 0;   // 0 until spawned
   WorkerState state = WorkerState::kStarting;
   TimePoint started_at{};
@@ -65,7 +101,9 @@ struct WorkerInfo {
 
 struct SlotInfo {
   int index = 0;
-  std::optional<int> worker_id;  // its live worker
+  std::optional<int> worker_id;    // its live worker
+  std::optional<int> incoming_id;  // a reload's replacement, until it is online
+  bool retiring = false;           // removed by "scale": no restart, gone once empty
   int restarts = 0;              // replacements after an exit on its own
   int crashes_in_a_row = 0;
   std::optional<TimePoint> restart_at;
@@ -90,6 +128,7 @@ class Cluster final : public Policy {
   const WorkerInfo* FindWorkerByPid(int pid) const;
   int online_workers() const;
   uint64_t orphans_reaped() const { return orphans_reaped_; }
+  const ReloadStatus& reload() const { return reload_; }
 
  private:
   void OnSignal(int signo, TimePoint now, std::vector<Action>* actions);
@@ -97,10 +136,25 @@ class Cluster final : public Policy {
   void OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint now,
                     std::vector<Action>* actions);
   void OnSpawned(const WorkerSpawned& spawned, TimePoint now, std::vector<Action>* actions);
-  void OnReport(const WorkerReport& report, TimePoint now);
+  void OnReport(const WorkerReport& report, TimePoint now, std::vector<Action>* actions);
   void OnTick(TimePoint now, std::vector<Action>* actions);
+  void OnWorkerDeadline(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions);
 
-  void SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions);
+  // Rolling reload.
+  void OnReloadRequested(const ReloadRequested& request, TimePoint now,
+                         std::vector<Action>* actions);
+  void StartRollout(TimePoint now, std::vector<Action>* actions);
+  void AdvanceRollout(TimePoint now, std::vector<Action>* actions);
+  void HandOver(WorkerInfo& replacement, TimePoint now, std::vector<Action>* actions);
+  void StepDone(int slot, TimePoint now, std::vector<Action>* actions);
+  void AbortRollout(std::string why, TimePoint now, std::vector<Action>* actions);
+  void FinishRollout(TimePoint now, std::vector<Action>* actions);
+
+  // Scaling.
+  void OnScale(int workers, TimePoint now, std::vector<Action>* actions);
+  void DropRetiredSlots();
+
+  int SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions);
   void ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now);
   void StopAll(TimePoint now, int exit_code, std::vector<Action>* actions);
   void StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
@@ -117,6 +171,21 @@ class Cluster final : public Policy {
   bool children_left_ = true;  // last reap's view: does cinit still have children?
   Drain drain_;
   uint64_t orphans_reaped_ = 0;
+
+  int generation_ = 1;
+  ReloadStatus reload_;
+  struct Step {
+    int slot = 0;
+    std::optional<int> old_id;  // the worker being replaced, until it has exited
+    bool handed_over = false;
+  };
+  struct Rollout {
+    std::vector<int> queue;   // slots still to replace, in order
+    std::vector<Step> steps;  // slots in flight (at most reload_batch)
+    bool again = false;       // another reload was asked for meanwhile
+  };
+  std::optional<Rollout> rollout_;
+  std::optional<int> pending_scale_;
 };
 
 }  // namespace cinit

@@ -241,7 +241,10 @@ TEST_SUITE("cluster") {
     for (const auto& s : signals) {
       CHECK(s.signo == SIGUSR2);
     }
-    CHECK(h.Handle(SignalReceived{SIGHUP}, t0).empty());
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    CHECK(All<SendSignal>(hup).empty());
+    CHECK(All<AskWorkerToLeave>(hup).empty());
+    CHECK(All<SpawnWorker>(hup).size() == 1);  // the reload's first replacement
     CHECK(h.cluster.phase() == Cluster::Phase::kRunning);
   }
 
@@ -264,6 +267,229 @@ TEST_SUITE("cluster") {
     CHECK(h.cluster.workers().empty());
     REQUIRE(h.cluster.NextDeadline());
     CHECK(h.cluster.slots()[0].crashes_in_a_row == 1);
+  }
+}
+
+namespace {
+// Marks every starting worker online.
+void AllOnline(Harness& h, TimePoint now) {
+  std::vector<int> ids;
+  for (const auto& [id, worker] : h.cluster.workers()) {
+    if (worker.state == WorkerState::kStarting) {
+      ids.push_back(id);
+    }
+  }
+  for (int id : ids) {
+    h.Handle(WorkerReport{id, WorkerReport::Kind::kListening}, now);
+  }
+}
+}  // namespace
+
+TEST_SUITE("reload") {
+  TEST_CASE("SIGHUP replaces one slot at a time, the new online before the old leaves") {
+    Harness h(Config(2));
+    h.Start();
+    AllOnline(h, t0);
+    int old0 = h.IdOfSlot(0);
+    int old1 = h.IdOfSlot(1);
+    size_t most_workers = 0;
+
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto spawns = All<SpawnWorker>(hup);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 0);
+    CHECK(h.cluster.reload().state == ReloadStatus::State::kRolling);
+    CHECK(h.IdOfSlot(0) == old0);  // still the old one's until the new is online
+    most_workers = std::max(most_workers, h.cluster.workers().size());
+
+    // The new worker is online: only now is the old one asked to leave.
+    auto online = h.Handle(WorkerReport{spawns[0].worker_id, WorkerReport::Kind::kListening},
+                           t0 + milliseconds(100));
+    auto leave = All<AskWorkerToLeave>(online);
+    REQUIRE(leave.size() == 1);
+    CHECK(leave[0].worker_id == old0);
+    CHECK(All<SpawnWorker>(online).empty());  // slot 1 waits for the old 0 to exit
+    CHECK(h.IdOfSlot(0) == spawns[0].worker_id);
+    most_workers = std::max(most_workers, h.cluster.workers().size());
+
+    auto exited = h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false}, t0 + milliseconds(200));
+    auto next = All<SpawnWorker>(exited);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].slot == 1);
+    CHECK(h.cluster.reload().slots_done == 1);
+
+    auto ready = h.Handle(WorkerReport{next[0].worker_id, WorkerReport::Kind::kReady},
+                          t0 + milliseconds(300));
+    REQUIRE(All<AskWorkerToLeave>(ready).size() == 1);
+    CHECK(All<AskWorkerToLeave>(ready)[0].worker_id == old1);
+    most_workers = std::max(most_workers, h.cluster.workers().size());
+    h.Handle(ChildrenReaped{{{100 + old1, Exited(0)}}, false}, t0 + milliseconds(400));
+
+    CHECK(h.cluster.reload().state == ReloadStatus::State::kIdle);
+    CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kSucceeded);
+    CHECK(h.cluster.reload().generation == 2);
+    CHECK(most_workers <= 3);  // N + batch
+    CHECK(h.cluster.online_workers() == 2);
+    for (const auto& [id, worker] : h.cluster.workers()) {
+      CHECK(worker.generation == 2);
+    }
+  }
+
+  TEST_CASE("a replacement that exits before it is online aborts; the old keep serving") {
+    Harness h(Config(2));
+    h.Start();
+    AllOnline(h, t0);
+    int old0 = h.IdOfSlot(0);
+    int old1 = h.IdOfSlot(1);
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    int incoming = All<SpawnWorker>(hup)[0].worker_id;
+    auto crash =
+        h.Handle(ChildrenReaped{{{100 + incoming, Exited(1)}}, false}, t0 + milliseconds(50));
+    CHECK(All<AskWorkerToLeave>(crash).empty());
+    CHECK(All<SendSignal>(crash).empty());
+    CHECK(All<SpawnWorker>(crash).empty());
+    CHECK(h.IdOfSlot(0) == old0);
+    CHECK(h.IdOfSlot(1) == old1);
+    CHECK(h.cluster.online_workers() == 2);
+    CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kFailed);
+    CHECK(h.cluster.reload().last_message.find("before it was online") != std::string::npos);
+    CHECK_FALSE(h.cluster.NextDeadline());  // no restart of the failed replacement
+
+    SUBCASE("the next reload starts afresh") {
+      CHECK(All<SpawnWorker>(h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(60))).size() == 1);
+    }
+  }
+
+  TEST_CASE("a replacement silent at the listen timeout is taken as online (pm2)") {
+    ClusterConfig config = Config(1);
+    config.listen_timeout = milliseconds(3000);
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    int old0 = h.IdOfSlot(0);
+    h.Handle(SignalReceived{SIGHUP}, t0);
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(3000));
+    CHECK(h.Handle(Tick{}, t0 + milliseconds(2999)).empty());
+    auto timeout = h.Handle(Tick{}, t0 + milliseconds(3000));
+    auto leave = All<AskWorkerToLeave>(timeout);
+    REQUIRE(leave.size() == 1);
+    CHECK(leave[0].worker_id == old0);
+  }
+
+  TEST_CASE("--strict-reload: a silent replacement is stopped and the reload fails") {
+    ClusterConfig config = Config(1);
+    config.strict_reload = true;
+    config.listen_timeout = milliseconds(3000);
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    int old0 = h.IdOfSlot(0);
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    int incoming = All<SpawnWorker>(hup)[0].worker_id;
+    auto timeout = h.Handle(Tick{}, t0 + milliseconds(3000));
+    auto signals = All<SendSignal>(timeout);
+    REQUIRE(signals.size() == 1);
+    CHECK(signals[0].pid == 100 + incoming);
+    CHECK(All<AskWorkerToLeave>(timeout).empty());
+    CHECK(h.IdOfSlot(0) == old0);
+    CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kFailed);
+    // Its exit is expected: no restart, no second abort.
+    auto gone = h.Handle(ChildrenReaped{{{100 + incoming, 15}}, false}, t0 + milliseconds(3100));
+    CHECK(gone.empty());
+  }
+
+  TEST_CASE("a reload asked for during a reload is merged and starts over after the slot") {
+    Harness h(Config(2));
+    h.Start();
+    AllOnline(h, t0);
+    auto first = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto second = h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(10));
+    CHECK(All<SpawnWorker>(second).empty());  // never two at once
+    int new0 = All<SpawnWorker>(first)[0].worker_id;
+    int old0 = h.IdOfSlot(0);
+    h.Handle(WorkerReport{new0, WorkerReport::Kind::kListening}, t0 + milliseconds(20));
+    auto exited = h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false}, t0 + milliseconds(30));
+    // Starts over at slot 0, with a newer generation.
+    auto spawns = All<SpawnWorker>(exited);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 0);
+    CHECK(h.cluster.workers().at(spawns[0].worker_id).generation == 3);
+    CHECK(h.cluster.workers().size() <= 3);
+  }
+
+  TEST_CASE("SIGTERM during a reload stops everything, the replacement too") {
+    Harness h(Config(2));
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(SignalReceived{SIGHUP}, t0);
+    CHECK(h.cluster.workers().size() == 3);
+    auto stop = h.Handle(SignalReceived{SIGTERM}, t0 + milliseconds(10));
+    CHECK(All<AskWorkerToLeave>(stop).size() == 3);
+    CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kInterrupted);
+    CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
+  }
+
+  TEST_CASE("batches replace reload_batch slots at a time") {
+    ClusterConfig config = Config(4);
+    config.reload_batch = 2;
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto spawns = All<SpawnWorker>(hup);
+    REQUIRE(spawns.size() == 2);
+    CHECK(spawns[0].slot == 0);
+    CHECK(spawns[1].slot == 1);
+    CHECK(h.cluster.workers().size() == 6);  // N + batch, never more
+  }
+
+  TEST_CASE("a slot waiting for its restart is skipped: the restart is of the new generation") {
+    Harness h(Config(2));
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false}, t0 + milliseconds(5000));
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(5001));
+    auto spawns = All<SpawnWorker>(hup);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 1);
+  }
+}
+
+TEST_SUITE("scale") {
+  TEST_CASE("scale up adds slots; scale down retires the highest gracefully") {
+    Harness h(Config(2));
+    h.Start();
+    AllOnline(h, t0);
+    auto up = h.Handle(ScaleRequested{3}, t0);
+    auto spawns = All<SpawnWorker>(up);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 2);
+    CHECK(h.cluster.slots().size() == 3);
+
+    auto down = h.Handle(ScaleRequested{1}, t0 + milliseconds(10));
+    auto leave = All<AskWorkerToLeave>(down);
+    CHECK(leave.size() == 2);
+    int pid1 = h.PidOfSlot(1);
+    int pid2 = h.PidOfSlot(2);
+    h.Handle(ChildrenReaped{{{pid1, Exited(0)}, {pid2, Exited(0)}}, false}, t0 + milliseconds(20));
+    CHECK(h.cluster.slots().size() == 1);
+    CHECK(h.cluster.workers().size() == 1);
+    CHECK_FALSE(h.cluster.NextDeadline());  // no restarts of retired slots
+  }
+
+  TEST_CASE("scale during a reload waits for the reload's end") {
+    Harness h(Config(1));
+    h.Start();
+    AllOnline(h, t0);
+    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    CHECK(All<SpawnWorker>(h.Handle(ScaleRequested{2}, t0)).empty());
+    int incoming = All<SpawnWorker>(hup)[0].worker_id;
+    int old = h.IdOfSlot(0);
+    h.Handle(WorkerReport{incoming, WorkerReport::Kind::kListening}, t0 + milliseconds(5));
+    auto done = h.Handle(ChildrenReaped{{{100 + old, Exited(0)}}, false}, t0 + milliseconds(10));
+    auto spawns = All<SpawnWorker>(done);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 1);
   }
 }
 

@@ -55,14 +55,25 @@ struct WorkerReport {
   enum class Kind {
     kBooted,     // Node cluster 'online': the runtime is up, the app may not listen yet
     kListening,  // it listens: Node cluster 'listening', or the bind shim got its socket
-    kReady,      // the app said so: process.send('ready') or 'online'
+    kReady,      // the app said so: process.send('ready') / 'online', sd_notify READY=1
     kChannelClosed,  // its IPC channel reached EOF (Node: after disconnect)
   };
   int worker_id;
   Kind kind;
 };
 
-using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned, WorkerReport>;
+// A rolling reload was asked for (SIGHUP or the control FIFO's "reload").
+struct ReloadRequested {
+  std::string source;  // for the log: "SIGHUP", "control FIFO"
+};
+
+// The control FIFO's "scale N".
+struct ScaleRequested {
+  int workers;
+};
+
+using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned, WorkerReport,
+                           ReloadRequested, ScaleRequested>;
 
 // ---- Actions (core -> world) ----
 
