@@ -2,14 +2,18 @@
 // live in supervisor.h and cluster.h (pure) and the syscalls in os/. Start reading
 // at executor.h, then supervisor.h or cluster.h.
 #include <cstdlib>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "cluster.h"
+#include "control.h"
+#include "control_fifo.h"
 #include "executor.h"
 #include "log.h"
 #include "options.h"
 #include "os/cpu.h"
+#include "os/fifo.h"
 #include "os/pid1.h"
 #include "os/process.h"
 #include "os/signal_fd.h"
@@ -72,6 +76,9 @@ int RunCluster(const Options& options) {
   config.graceful_timeout = options.graceful_timeout;
   config.min_uptime = options.min_uptime;
   config.max_restarts = options.max_restarts;
+  config.listen_timeout = options.listen_timeout;
+  config.reload_batch = options.reload_batch;
+  config.strict_reload = options.strict_reload;
   Cluster cluster(config);
   Executor executor(&cluster);
   if (Status s = executor.Open(); !s.ok()) {
@@ -85,9 +92,43 @@ int RunCluster(const Options& options) {
     return Fail(kExitStartupError, s.message());
   }
   executor.set_workers(&workers);
+  ControlFifo control(executor.loop(),
+                      [&executor](Event event) { executor.Dispatch(std::move(event)); });
+  if (!options.control_path.empty()) {
+    if (Status s = control.Open(options.control_path); !s.ok()) {
+      // Reload by SIGHUP still works; a read-only root must not stop the container.
+      Log(Level::kWarning, "no control FIFO: {}", s.message());
+    }
+  }
   std::vector<Action> initial;
   cluster.Start(Clock::now(), &initial);
   return executor.Run(initial);
+}
+
+// `cinit ctl [--control PATH] COMMAND...`: writes one line to the control FIFO.
+int RunCtl(std::span<const std::string_view> args) {
+  std::string path = "/run/cinit/control";
+  size_t i = 0;
+  if (i < args.size() && args[i].starts_with("--control")) {
+    if (args[i].starts_with("--control=")) {
+      path = std::string(args[i].substr(10));
+    } else if (i + 1 < args.size()) {
+      path = std::string(args[++i]);
+    }
+    ++i;
+  }
+  std::string line;
+  for (; i < args.size(); ++i) {
+    line += (line.empty() ? "" : " ") + std::string(args[i]);
+  }
+  // Check here, so a typo is reported to the person typing, not only in cinit's log.
+  if (auto command = control::ParseLine(line); std::holds_alternative<control::Invalid>(command)) {
+    return Fail(kExitUsage, fmt::format("ctl: {}", std::get<control::Invalid>(command).why));
+  }
+  if (Status s = os::WriteControlLine(path, line); !s.ok()) {
+    return Fail(kExitStartupError, fmt::format("ctl: {}", s.message()));
+  }
+  return 0;
 }
 
 int Main(int argc, char** argv) {
@@ -100,6 +141,9 @@ int Main(int argc, char** argv) {
   }
 
   std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "ctl") {
+    return RunCtl(std::span(args).subspan(1));
+  }
   Options options;
   if (Status s = ParseOptions(args, &GetEnv, &options); !s.ok()) {
     return Fail(kExitUsage, s.message());

@@ -39,7 +39,18 @@ constexpr std::string_view kUsage =
     "      --graceful-timeout MS  time a Node worker has to exit after 'shutdown'\n"
     "                           before the stop signal (default 8000; env PM2_GRACEFUL_TIMEOUT)\n"
     "      --min-uptime MS      a worker dying sooner counts as a crash (default 1000)\n"
-    "      --max-restarts N     crashes in a row before cinit gives up (default 10)\n";
+    "      --max-restarts N     crashes in a row before cinit gives up (default 10)\n"
+    "\n"
+    "Rolling reload (SIGHUP, or 'reload' written to the control FIFO):\n"
+    "      --listen-timeout MS  time a new worker has to come online (default 3000;\n"
+    "                           env PM2_GRACEFUL_LISTEN_TIMEOUT)\n"
+    "      --reload-batch N     workers replaced at a time (default 1)\n"
+    "      --strict-reload      abort when a new worker is not online in time (default:\n"
+    "                           take it as online and go on, as pm2 does)\n"
+    "      --control PATH       control FIFO (default /run/cinit/control; 'none': off)\n"
+    "\n"
+    "Subcommand:\n"
+    "  cinit ctl [--control PATH] reload|scale N   write a command to the control FIFO\n";
 
 // Upper bound for durations given in milliseconds: one day.
 constexpr long long kMaxMillis = 24LL * 3600 * 1000;
@@ -154,6 +165,28 @@ constexpr std::array kValueOptions = {
                 [](std::string_view v, Options* o) {
                   return ParseMillis("--min-uptime", v, &o->min_uptime);
                 }},
+    ValueOption{"--listen-timeout", "",
+                [](std::string_view v, Options* o) {
+                  return ParseMillis("--listen-timeout", v, &o->listen_timeout);
+                }},
+    ValueOption{"--reload-batch", "",
+                [](std::string_view v, Options* o) {
+                  auto n = ParseInteger(v, 1, 4096);
+                  if (!n) {
+                    return Status::Error(
+                        fmt::format("--reload-batch: '{}' is not a count from 1 to 4096", v));
+                  }
+                  o->reload_batch = static_cast<int>(*n);
+                  return Status::Ok();
+                }},
+    ValueOption{"--control", "",
+                [](std::string_view v, Options* o) {
+                  if (v.empty()) {
+                    return Status::Error("--control needs a path, or 'none'");
+                  }
+                  o->control_path = v == "none" ? std::string() : std::string(v);
+                  return Status::Ok();
+                }},
     ValueOption{"--max-restarts", "",
                 [](std::string_view v, Options* o) {
                   auto n = ParseInteger(v, 0, 1000000);
@@ -178,6 +211,12 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out) {
   }
   if (auto text = env("PM2_GRACEFUL_TIMEOUT")) {
     if (Status s = ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->graceful_timeout);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto text = env("PM2_GRACEFUL_LISTEN_TIMEOUT")) {
+    if (Status s = ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text, &out->listen_timeout);
         !s.ok()) {
       return s;
     }
@@ -255,6 +294,10 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     }
     if (word == "-s") {
       continue;  // tini's "register as subreaper": cinit always does when not PID 1
+    }
+    if (word == "--strict-reload") {
+      out.strict_reload = true;
+      continue;
     }
     if (word[1] != '-' && word.find_first_not_of('v', 1) == std::string_view::npos) {
       out.verbosity = std::min(out.verbosity + static_cast<int>(word.size() - 1), 3);

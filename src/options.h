@@ -57,6 +57,13 @@ struct Options {
   // max_restarts unstable deaths in a row of one slot make cinit give up.
   std::chrono::milliseconds min_uptime{1000};
   int max_restarts = 10;
+
+  // Rolling reload (SIGHUP or "reload" on the control FIFO).
+  // How long a replacement has to come online (listening, 'ready', READY=1).
+  std::chrono::milliseconds listen_timeout{3000};
+  int reload_batch = 1;
+  bool strict_reload = false;  // a replacement silent at listen_timeout aborts the reload
+  std::string control_path = "/run/cinit/control";  // empty: no control FIFO
 };
 
 // Looks up an environment variable; returns nullopt when it is not set.

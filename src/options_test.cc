@@ -175,6 +175,25 @@ TEST_SUITE("options") {
     }
     CHECK_FALSE(Parse({"--listen", ":80", "x"}).status.ok());  // needs -i
   }
+
+  TEST_CASE("reload options, flags beating PM2_GRACEFUL_LISTEN_TIMEOUT") {
+    auto p = Parse({"-i", "2", "--listen-timeout", "500", "--reload-batch", "2",
+                    "--strict-reload", "--control", "/tmp/ctl", "x"},
+                   {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "9000"}});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.listen_timeout.count() == 500);
+    CHECK(p.options.reload_batch == 2);
+    CHECK(p.options.strict_reload);
+    CHECK(p.options.control_path == "/tmp/ctl");
+    auto defaults = Parse({"x"}, {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "9000"}});
+    CHECK(defaults.options.listen_timeout.count() == 9000);
+    CHECK(Parse({"x"}).options.listen_timeout.count() == 3000);
+    CHECK(Parse({"x"}).options.control_path == "/run/cinit/control");
+    CHECK(Parse({"--control", "none", "x"}).options.control_path.empty());
+    CHECK_FALSE(Parse({"--reload-batch", "0", "x"}).status.ok());
+    CHECK_FALSE(Parse({"--control=", "x"}).status.ok());
+    CHECK_FALSE(Parse({"x"}, {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "-5"}}).status.ok());
+  }
 }
 
 }  // namespace cinit

@@ -37,8 +37,14 @@ void FillPid(char* digits, size_t room, pid_t pid) {
   }
 }
 
-// Runs in the child between fork and exec. cinit is single-threaded, so the
-// child may call anything, but it keeps to plain syscalls and never returns.
+// strerror() may translate (and allocate); the vfork'd child must not.
+const char* DescribeErrno(int error) {
+  const char* text = strerrordesc_np(error);
+  return text != nullptr ? text : "unknown error";
+}
+
+// Runs in the child between vfork and exec, on cinit's memory: only syscalls, no
+// allocation, never returns.
 [[noreturn]] void ExecChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
                             char* listen_pid_digits, size_t listen_pid_room) {
   // Own process group, so a terminal's Ctrl-C and Ctrl-Z reach the child and not
@@ -93,7 +99,7 @@ void FillPid(char* digits, size_t room, pid_t pid) {
   char message[512];
   size_t len = 0;
   for (const char* part : {"cinit: cannot execute '", static_cast<const char*>(argv[0]), "': ",
-                           static_cast<const char*>(strerror(error)), "\n"}) {
+                           DescribeErrno(error), "\n"}) {
     size_t n = std::min(strlen(part), sizeof(message) - len);
     std::memcpy(message + len, part, n);
     len += n;
@@ -101,6 +107,20 @@ void FillPid(char* digits, size_t room, pid_t pid) {
   ssize_t ignored = write(STDERR_FILENO, message, len);
   (void)ignored;
   _exit(error == ENOENT || error == ENOTDIR ? kExitNotFound : kExitCannotExecute);
+}
+
+// vfork, not fork: the child borrows cinit's memory until it execs, so nothing is
+// copied and no copy-on-write fault is taken on the way (measured: a shorter start
+// than fork). That is safe because ExecChild makes only syscalls, allocates nothing
+// and ends in exec or _exit; cinit is single-threaded and waits meanwhile. A
+// function of its own, so no local of the caller lives across the vfork.
+[[gnu::noinline]] pid_t VforkExec(const SpawnSpec& spec, char* const* argv, char* const* envp,
+                                  char* listen_pid_digits, size_t listen_pid_room) {
+  pid_t child = vfork();
+  if (child == 0) {
+    ExecChild(spec, argv, envp, listen_pid_digits, listen_pid_room);
+  }
+  return child;
 }
 
 pid_t ParentOf(pid_t pid) {
@@ -159,12 +179,10 @@ Status Spawn(const SpawnSpec& spec, pid_t* pid) {
   }
   char* pid_digits = spec.env && spec.set_listen_pid ? listen_pid.data() + 11 : nullptr;
 
-  pid_t child = fork();
+  pid_t child = VforkExec(spec, args.data(), spec.env ? env.data() : nullptr, pid_digits,
+                          kPidRoom);
   if (child < 0) {
-    return ErrnoStatus("fork", errno);
-  }
-  if (child == 0) {
-    ExecChild(spec, args.data(), spec.env ? env.data() : nullptr, pid_digits, kPidRoom);
+    return ErrnoStatus("vfork", errno);
   }
   *pid = child;
   return Status::Ok();

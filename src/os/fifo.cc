@@ -1,0 +1,71 @@
+#include "os/fifo.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "os/errno_status.h"
+
+namespace cinit::os {
+namespace {
+
+// mkdir -p of path's parent directory.
+void MakeParents(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    mkdir(path.substr(0, slash).c_str(), 0755);  // EEXIST is fine; open tells the rest
+  }
+}
+
+}  // namespace
+
+Status OpenControlFifo(const std::string& path, UniqueFd* fd) {
+  MakeParents(path);
+  if (mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST) {
+    return ErrnoStatus(fmt::format("mkfifo {}", path), errno);
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    return ErrnoStatus(fmt::format("stat {}", path), errno);
+  }
+  if (!S_ISFIFO(st.st_mode)) {
+    return Status::Error(fmt::format("{} exists and is not a FIFO", path));
+  }
+  int opened = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (opened < 0) {
+    return ErrnoStatus(fmt::format("open {}", path), errno);
+  }
+  fchmod(opened, 0600);  // an existing FIFO may have other modes
+  fd->Reset(opened);
+  return Status::Ok();
+}
+
+Status WriteControlLine(const std::string& path, std::string_view line) {
+  int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENXIO) {
+      return Status::Error(fmt::format("nothing is reading {}: is cinit running?", path));
+    }
+    if (errno == ENOENT) {
+      return Status::Error(
+          fmt::format("no control FIFO at {}: is cinit running in cluster mode (-i)?", path));
+    }
+    return ErrnoStatus(fmt::format("open {}", path), errno);
+  }
+  UniqueFd owned(fd);
+  std::string text = std::string(line) + "\n";
+  // One write of less than PIPE_BUF bytes is atomic: never interleaved with another
+  // writer's line.
+  ssize_t n = write(fd, text.data(), text.size());
+  if (n != static_cast<ssize_t>(text.size())) {
+    return n < 0 ? ErrnoStatus(fmt::format("write {}", path), errno)
+                 : Status::Error(fmt::format("short write to {}", path));
+  }
+  return Status::Ok();
+}
+
+}  // namespace cinit::os
