@@ -9,6 +9,7 @@
 #include "log.h"
 #include "os/pid1.h"
 #include "os/process.h"
+#include "notify.h"
 #include "shim_codec.h"
 #ifdef CINIT_HAVE_SHIM
 #include "shim/shim_image.h"
@@ -27,7 +28,7 @@ bool IsSetPerWorker(std::string_view entry, std::string_view instance_var) {
   return name == instance_var || name == "NODE_UNIQUE_ID" || name == "NODE_CHANNEL_FD" ||
          name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "LISTEN_FDS" ||
          name == "LISTEN_PID" || name == "LISTEN_FDNAMES" || name == "LD_PRELOAD" ||
-         name == "CINIT_SHIM_FD";
+         name == "CINIT_SHIM_FD" || name == "NOTIFY_SOCKET";
 }
 
 }  // namespace
@@ -55,6 +56,9 @@ Workers::~Workers() {
   for (auto& [id, channel] : shim_channels_) {
     (void)loop_->Unwatch(channel->fd.get());
   }
+  if (notify_fd_.valid()) {
+    (void)loop_->Unwatch(notify_fd_.get());
+  }
 }
 
 Status Workers::Open() {
@@ -76,6 +80,15 @@ Status Workers::Open() {
                                        std::strerror(-fd)));
     }
     listen_fds_.push_back(fd);
+  }
+  std::string notify_name;
+  if (Status s = os::NotifySocket(&notify_fd_, &notify_name); !s.ok()) {
+    Log(Level::kWarning, "no NOTIFY_SOCKET for workers: {}", s.message());
+  } else if (Status w = loop_->Watch(notify_fd_.get(), EPOLLIN, [this](uint32_t) {
+               OnNotifyReady();
+             });
+             w.ok()) {
+    base_env_.push_back("NOTIFY_SOCKET=" + notify_name);
   }
 #ifdef CINIT_HAVE_SHIM
   if (config_.bind_shim) {
@@ -139,6 +152,10 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
   if (Status s = os::Spawn(spec, &pid); !s.ok()) {
     return WorkerSpawned{worker_id, 0, s.message()};
   }
+  if (worker_of_pid_.size() > 4096) {
+    std::erase_if(worker_of_pid_, [](const auto& entry) { return !os::IsAlive(entry.first); });
+  }
+  worker_of_pid_[pid] = worker_id;
   if (shim_ours.valid()) {
     auto channel = std::make_unique<ShimChannel>();
     channel->worker_id = worker_id;
@@ -233,6 +250,36 @@ void Workers::OnShimReady(int worker_id) {
       // fds (a reply channel, if any) close here: the shim falls back to a real bind.
       Log(Level::kWarning, "worker {}: dropping a malformed bind-shim message ({})",
           channel.slot, std::get<shim::Invalid>(message).why);
+    }
+  }
+}
+
+std::optional<int> Workers::WorkerOfPid(int pid) {
+  // The sender may be the worker or something it runs (`sh -c` → the app).
+  for (int depth = 0; depth < 8 && pid > 1; ++depth) {
+    if (auto it = worker_of_pid_.find(pid); it != worker_of_pid_.end()) {
+      return it->second;
+    }
+    pid = os::ParentOf(pid);
+  }
+  return std::nullopt;
+}
+
+void Workers::OnNotifyReady() {
+  for (int round = 0; round < 16; ++round) {
+    char buf[4096];
+    int pid = 0;
+    ssize_t n = os::ReceiveNotify(notify_fd_.get(), buf, sizeof(buf), &pid);
+    if (n < 0) {
+      return;  // EAGAIN (drained); nothing else can fail on a bound datagram socket
+    }
+    if (!notify::SaysReady(std::string_view(buf, static_cast<size_t>(n)))) {
+      continue;
+    }
+    if (auto worker_id = WorkerOfPid(pid)) {
+      report_(WorkerReport{*worker_id, WorkerReport::Kind::kReady});
+    } else {
+      Log(Level::kDebug, "READY=1 from pid {}, which is no worker's", pid);
     }
   }
 }

@@ -6,6 +6,7 @@
 // How a worker gets the shared port, by kind:
 //   Node workers: Node's IPC channel; cinit answers queryServer (node_ipc.h).
 //   --listen: the sockets are passed as LISTEN_FDS (systemd socket activation).
+//   Any worker: sd_notify READY=1 to $NOTIFY_SOCKET marks it online.
 //   Other programs: the bind shim (shim/shim_protocol.h) preloaded with
 //   LD_PRELOAD turns their bind() of a TCP/UDP port into a request to cinit.
 // Descriptors a worker gets, from 3 up: the --listen sockets, then its end of the
@@ -19,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +91,9 @@ class Workers {
 
   void OnChannelReady(int worker_id, uint32_t events);
   void OnShimReady(int worker_id);
+  void OnNotifyReady();
+  // The worker whose process tree holds pid (pid itself or an ancestor), if any.
+  std::optional<int> WorkerOfPid(int pid);
   void CheckShimLoaded(int worker_id);
   void OnLine(Channel& channel, std::string_view line);
   void AnswerQuery(Channel& channel, const node::ServerQuery& query);
@@ -105,6 +110,8 @@ class Workers {
   std::map<int, std::unique_ptr<Channel>> channels_;  // by worker id
   std::map<int, std::unique_ptr<ShimChannel>> shim_channels_;  // by worker id
   std::string shim_path_;      // the shim's file, once written; empty: no shim
+  os::UniqueFd notify_fd_;     // sd_notify socket shared by all workers
+  std::map<int, int> worker_of_pid_;  // spawned pid -> worker id
   std::string ld_preload_;     // LD_PRELOAD cinit inherited, kept after the shim
   std::vector<std::string> lines_;                    // scratch
 };

@@ -123,7 +123,7 @@ const char* DescribeErrno(int error) {
   return child;
 }
 
-pid_t ParentOf(pid_t pid) {
+pid_t ReadParent(pid_t pid) {
   char path[32] = "/proc/";
   auto [end, ec] = std::to_chars(path + 6, path + sizeof(path) - 6, pid);
   std::memcpy(end, "/stat", 6);
@@ -222,6 +222,10 @@ std::string ReadShebang(const std::string& command) {
   }
 }
 
+pid_t ParentOf(pid_t pid) { return ReadParent(pid); }
+
+bool IsAlive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
 bool SendSignal(pid_t pid, int signo) {
   if (kill(pid, signo) == 0) {
     return true;
@@ -254,7 +258,7 @@ int SignalEveryone(int signo) {
     char* end = nullptr;
     long pid = strtol(entry->d_name, &end, 10);
     if (end != entry->d_name && *end == '\0' && pid > 0) {
-      pid_t ppid = ParentOf(static_cast<pid_t>(pid));
+      pid_t ppid = ReadParent(static_cast<pid_t>(pid));
       if (ppid >= 0) {
         parent[static_cast<pid_t>(pid)] = ppid;
       }

@@ -49,6 +49,12 @@ Status Spawn(const SpawnSpec& spec, pid_t* pid);
 // execvp) when it starts with "#!", else an empty string. Never fails.
 std::string ReadShebang(const std::string& command);
 
+// Returns pid's parent from /proc, or -1 when it cannot be read.
+pid_t ParentOf(pid_t pid);
+
+// Returns true while pid exists (kill(pid, 0)).
+bool IsAlive(pid_t pid);
+
 // Sends signo to pid. Returns false (and logs at debug) when the process no
 // longer exists; other errors are logged as warnings.
 bool SendSignal(pid_t pid, int signo);

@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "log.h"
@@ -109,6 +112,71 @@ ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd
   }
   if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
     return -EMSGSIZE;  // the descriptors that did arrive are closed by the caller's vector
+  }
+  return n;
+}
+
+Status NotifySocket(UniqueFd* fd, std::string* name) {
+  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (sock < 0) {
+    return ErrnoStatus("socket(AF_UNIX, SOCK_DGRAM)", errno);
+  }
+  UniqueFd owned(sock);
+  int one = 1;
+  if (setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+    return ErrnoStatus("setsockopt(SO_PASSCRED)", errno);
+  }
+  // Abstract names live in the network namespace: make ours unique there, since
+  // containers sharing the host's network would otherwise collide.
+  uint64_t nonce = 0;
+  if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce)) {
+    nonce = static_cast<uint64_t>(getpid()) ^ reinterpret_cast<uintptr_t>(&nonce);
+  }
+  std::string abstract = fmt::format("cinit-notify-{:016x}", nonce);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path + 1, abstract.data(), abstract.size());
+  socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
+  if (bind(sock, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    return ErrnoStatus("bind(NOTIFY_SOCKET)", errno);
+  }
+  *fd = std::move(owned);
+  *name = "@" + abstract;
+  return Status::Ok();
+}
+
+ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
+  iovec iov{buf, size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 4)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return -errno;
+  }
+  *pid = 0;
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET) {
+      continue;
+    }
+    if (cmsg->cmsg_type == SCM_CREDENTIALS) {
+      ucred credentials{};
+      std::memcpy(&credentials, CMSG_DATA(cmsg), sizeof(credentials));
+      *pid = credentials.pid;
+    } else if (cmsg->cmsg_type == SCM_RIGHTS) {  // sd_notify's FDSTORE: not kept
+      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int stray;
+        std::memcpy(&stray, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+        close(stray);
+      }
+    }
   }
   return n;
 }

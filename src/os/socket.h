@@ -33,6 +33,15 @@ ssize_t Receive(int socket, char* buf, size_t size);
 // (close-on-exec; the caller owns them). Returns its length, 0 on EOF, or -errno.
 ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds);
 
+// Creates a datagram socket bound to an abstract AF_UNIX name (no file, nothing to
+// clean up) with SO_PASSCRED on, for sd_notify. Stores the name for
+// $NOTIFY_SOCKET ("@cinit-notify-…") in *name.
+Status NotifySocket(UniqueFd* fd, std::string* name);
+
+// Reads one sd_notify datagram and the sender's pid (0 if the kernel gave none).
+// Returns its length, or -errno (-EAGAIN when drained).
+ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid);
+
 // What a listening (or, for UDP, bound) socket must look like.
 struct SocketSpec {
   int family = 0;       // AF_INET or AF_INET6
