@@ -111,7 +111,7 @@ if [ $has_cinit = 1 ]; then
         CINIT_BIN=$CINIT
     else
         build_cinit() { # build_cinit SRC BUILD-DIR
-            cmake -S "$1" -B "$2" -DCINIT_BUILD_TESTS=OFF >>"$LOG/build.log" 2>&1 &&
+            cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=MinSizeRel -DCINIT_BUILD_TESTS=OFF >>"$LOG/build.log" 2>&1 &&
                 cmake --build "$2" --target cinit -j "$(nproc)" >>"$LOG/build.log" 2>&1 && [ -x "$2/cinit" ]
         }
         log "building cinit in $OUT/build (the default, shipped configuration)"

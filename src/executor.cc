@@ -35,6 +35,23 @@ int Executor::Run(const std::vector<Action>& initial) {
   return exit_code_.value_or(1);
 }
 
+int Executor::RunSignalsOnly() {
+  while (!exit_code_) {
+    std::optional<std::chrono::milliseconds> timeout;
+    if (auto when = policy_->NextDeadline()) {
+      auto now = Clock::now();
+      if (*when <= now) {
+        Dispatch(Tick{});
+        continue;
+      }
+      timeout = std::chrono::ceil<std::chrono::milliseconds>(*when - now);
+    }
+    int signo = os::WaitForSignal(timeout);
+    Dispatch(signo > 0 ? Event(SignalReceived{signo}) : Event(Tick{}));
+  }
+  return *exit_code_;
+}
+
 void Executor::OnSignalFdReady() {
   signals_.clear();
   signal_fd_.ReadAll(&signals_);

@@ -33,6 +33,12 @@ class Executor {
   // the exit code for cinit.
   int Run(const std::vector<Action>& initial);
 
+  // Single mode's loop. There is nothing to watch but signals, so it waits for them
+  // directly with sigtimedwait (one syscall per signal, as tini) instead of epoll +
+  // signalfd: ~5 µs less per forwarded signal, measured (README "Footprint").
+  // Needs no Open(). Returns the exit code for cinit.
+  int RunSignalsOnly();
+
   // Feeds event to the Policy and applies the resulting actions, and the actions
   // of any events those produce, until nothing is left. Not reentrant: called from
   // loop callbacks only.

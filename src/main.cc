@@ -46,12 +46,7 @@ int RunSingle(const Options& options) {
 
   Supervisor supervisor(SupervisorConfig{child, options.kill_timeout});
   Executor executor(&supervisor);
-  if (Status s = executor.Open(); !s.ok()) {
-    // Without a signalfd we can neither forward nor reap: end the child too.
-    os::SendSignal(child, SIGKILL);
-    return Fail(kExitStartupError, s.message());
-  }
-  return executor.Run({});
+  return executor.RunSignalsOnly();
 }
 
 int RunCluster(const Options& options) {

@@ -2,6 +2,7 @@
 
 #include <sys/signalfd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -37,6 +38,26 @@ Status BlockCaughtSignals() {
     return ErrnoStatus("sigaction(SIGCHLD)", errno);
   }
   return Status::Ok();
+}
+
+int WaitForSignal(std::optional<std::chrono::milliseconds> timeout) {
+  static const sigset_t set = CaughtSignals();
+  timespec ts{};
+  if (timeout) {
+    auto ms = std::max<std::chrono::milliseconds::rep>(timeout->count(), 0);
+    ts.tv_sec = static_cast<time_t>(ms / 1000);
+    ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
+  }
+  for (;;) {
+    int signo = sigtimedwait(&set, nullptr, timeout ? &ts : nullptr);
+    if (signo > 0) {
+      return signo;
+    }
+    if (errno == EAGAIN) {
+      return 0;
+    }
+    // EINTR: a signal outside the set (none is caught) or a stop/continue; retry.
+  }
 }
 
 Status SignalFd::Open(SignalFd* signal_fd) {

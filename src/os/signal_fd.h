@@ -8,6 +8,8 @@
 
 #include <signal.h>
 
+#include <chrono>
+#include <optional>
 #include <vector>
 
 #include "os/unique_fd.h"
@@ -22,6 +24,11 @@ sigset_t CaughtSignals();
 // SIG_DFL (an inherited SIG_IGN would make the kernel reap children for us and
 // hide their exit status). Async-signal-safe in effect: only sigaction/sigprocmask.
 Status BlockCaughtSignals();
+
+// Waits until one of CaughtSignals() is pending and consumes it (sigtimedwait).
+// Returns its number, or 0 when timeout (nullopt: forever) passed first. For loops
+// that wait for nothing but signals; EINTR is retried.
+int WaitForSignal(std::optional<std::chrono::milliseconds> timeout);
 
 class SignalFd {
  public:

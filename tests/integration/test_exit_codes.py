@@ -2,7 +2,7 @@
 the command is not found, 126 when it cannot be executed."""
 
 import os
-import resource
+import socket
 import signal
 import stat
 import unittest
@@ -76,14 +76,22 @@ class ExitCodeTest(unittest.TestCase):
 
 
     def test_fatal_startup_error_is_1(self):
-        # With no file descriptor to spare (RLIMIT_NOFILE = 3, and 0, 1, 2 in
-        # use) cinit cannot set up its own machinery.
-        def no_spare_fds():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (3, 3))
-        got, out, err = run_cinit(self, [helper("exitwith"), "0"], PLAIN, preexec_fn=no_spare_fds)
+        # Single mode needs nothing that can fail before its child runs; cluster
+        # mode must open its --listen sockets first. A port that is taken is a
+        # start-up failure: exit 1, one message, no worker started.
+        taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        marker = os.path.join(temp_dir(self), "ran")
+        got, out, err = run_cinit(self, ["-i", "1", "--control", "none", "--listen",
+                                         f"127.0.0.1:{port}", "sh", "-c", f"touch {marker}"],
+                                  PLAIN)
         self.assertEqual(got, 1, err)
         self.assertEqual(out, "")
-        self.assertNotEqual(err, "", "a fatal error is reported")
+        self.assertIn(str(port), err)
+        self.assertFalse(os.path.exists(marker), "no worker may start")
         for line in err.splitlines():
             self.assertTrue(line.startswith("cinit: "), f"log line {line!r}")
 
