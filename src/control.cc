@@ -54,14 +54,17 @@ Command ParseLine(std::string_view line) {
 
 void Parser::Feed(std::string_view bytes, std::vector<Command>* commands) {
   lines_.clear();
-  uint64_t dropped = splitter_.dropped();
-  splitter_.Feed(bytes, &lines_);
-  if (splitter_.dropped() != dropped) {
-    commands->push_back(Invalid{fmt::format("a line longer than {} bytes", kMaxLine)});
-  }
-  for (const auto& line : lines_) {
-    if (!Trim(line).empty()) {
-      commands->push_back(ParseLine(line));
+  dropped_at_.clear();
+  splitter_.Feed(bytes, &lines_, &dropped_at_);
+  // Report everything in the order it was written, dropped lines included.
+  size_t next_drop = 0;
+  for (size_t i = 0; i <= lines_.size(); ++i) {
+    while (next_drop < dropped_at_.size() && dropped_at_[next_drop] == i) {
+      commands->push_back(Invalid{fmt::format("a line longer than {} bytes", kMaxLine)});
+      ++next_drop;
+    }
+    if (i < lines_.size() && !Trim(lines_[i]).empty()) {
+      commands->push_back(ParseLine(lines_[i]));
     }
   }
 }

@@ -42,6 +42,7 @@ class Parser {
  private:
   LineSplitter splitter_{kMaxLine};
   std::vector<std::string> lines_;
+  std::vector<size_t> dropped_at_;
 };
 
 }  // namespace cinit::control

@@ -47,6 +47,19 @@ TEST_SUITE("control") {
     CHECK(std::holds_alternative<Reload>(commands[1]));
   }
 
+  TEST_CASE("several long lines in one write are each reported, in order") {
+    Parser parser;
+    std::vector<Command> commands;
+    std::string burst = std::string(300, 'a') + "\nreload\n" + std::string(300, 'b') +
+                        "\nscale 2\n";
+    parser.Feed(burst, &commands);
+    REQUIRE(commands.size() == 4);
+    CHECK(std::holds_alternative<Invalid>(commands[0]));
+    CHECK(std::holds_alternative<Reload>(commands[1]));
+    CHECK(std::holds_alternative<Invalid>(commands[2]));
+    CHECK(std::holds_alternative<Scale>(commands[3]));
+  }
+
   TEST_CASE("binary garbage never throws") {
     Parser parser;
     std::vector<Command> commands;

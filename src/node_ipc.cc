@@ -6,7 +6,8 @@
 
 namespace cinit {
 
-void LineSplitter::Feed(std::string_view bytes, std::vector<std::string>* lines) {
+void LineSplitter::Feed(std::string_view bytes, std::vector<std::string>* lines,
+                        std::vector<size_t>* dropped_at) {
   while (!bytes.empty()) {
     size_t newline = bytes.find('\n');
     std::string_view chunk = bytes.substr(0, newline);
@@ -24,6 +25,8 @@ void LineSplitter::Feed(std::string_view bytes, std::vector<std::string>* lines)
     }
     if (!discarding_) {
       lines->push_back(std::move(partial_));
+    } else if (dropped_at != nullptr) {
+      dropped_at->push_back(lines->size());
     }
     partial_.clear();
     discarding_ = false;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 
 #include "log.h"
 #include "os/pid1.h"
@@ -28,7 +29,7 @@ bool IsSetPerWorker(std::string_view entry, std::string_view instance_var) {
   return name == instance_var || name == "NODE_UNIQUE_ID" || name == "NODE_CHANNEL_FD" ||
          name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "LISTEN_FDS" ||
          name == "LISTEN_PID" || name == "LISTEN_FDNAMES" || name == "LD_PRELOAD" ||
-         name == "CINIT_SHIM_FD" || name == "NOTIFY_SOCKET";
+         name == "CINIT_SHIM_FD" || name == "CINIT_SHIM_SOCKET" || name == "NOTIFY_SOCKET";
 }
 
 }  // namespace
@@ -53,8 +54,11 @@ Workers::~Workers() {
   for (auto& [id, channel] : channels_) {
     (void)loop_->Unwatch(channel->fd.get());
   }
-  for (auto& [id, channel] : shim_channels_) {
-    (void)loop_->Unwatch(channel->fd.get());
+  for (auto& [fd, channel] : shim_channels_) {
+    (void)loop_->Unwatch(fd);
+  }
+  if (shim_listener_.valid()) {
+    (void)loop_->Unwatch(shim_listener_.get());
   }
   if (notify_fd_.valid()) {
     (void)loop_->Unwatch(notify_fd_.get());
@@ -92,12 +96,30 @@ Status Workers::Open() {
   }
 #ifdef CINIT_HAVE_SHIM
   if (config_.bind_shim) {
-    if (Status s = os::WriteSharedFile("cinit_shim.so", ShimImage(), &shim_path_); !s.ok()) {
+    // Named by content: cinits of other versions sharing /run (tests, or a host's
+    // many containers) never replace each other's image under a starting worker.
+    std::span<const unsigned char> image = ShimImage();
+    uint64_t hash = 14695981039346656037ULL;  // FNV-1a
+    for (unsigned char byte : image) {
+      hash = (hash ^ byte) * 1099511628211ULL;
+    }
+    std::string name = fmt::format("cinit_shim-{:016x}.so", hash);
+    if (Status s = os::WriteSharedFile(name, image, &shim_path_); !s.ok()) {
       Log(Level::kWarning,
           "cannot write the bind shim ({}): workers will bind their ports themselves",
           s.message());
     } else {
       Log(Level::kDebug, "bind shim at {}", shim_path_);
+      // For processes that lost the inherited channel (Node's child_process does
+      // not pass fds beyond stdio, so `npm start` → node would): they connect here.
+      if (Status l = os::ListeningSeqpacket("cinit-shim", &shim_listener_, &shim_socket_name_);
+          !l.ok()) {
+        Log(Level::kWarning, "no shim socket: {}", l.message());
+      } else if (Status w = loop_->Watch(shim_listener_.get(), EPOLLIN,
+                                         [this](uint32_t) { OnShimConnection(); });
+                 !w.ok()) {
+        shim_socket_name_.clear();
+      }
     }
   }
 #else
@@ -145,6 +167,9 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
     std::erase_if(env, [](const std::string& e) { return e.starts_with("LD_PRELOAD="); });
     env.push_back("LD_PRELOAD=" + shim_path_ + (ld_preload_.empty() ? "" : " " + ld_preload_));
     env.push_back(fmt::format("CINIT_SHIM_FD={}", 3 + spec.fds.size()));
+    if (!shim_socket_name_.empty()) {
+      env.push_back("CINIT_SHIM_SOCKET=" + shim_socket_name_);
+    }
     spec.fds.push_back(shim_theirs.get());
   }
   spec.env = std::move(env);
@@ -157,18 +182,10 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
   }
   worker_of_pid_[pid] = worker_id;
   if (shim_ours.valid()) {
-    auto channel = std::make_unique<ShimChannel>();
-    channel->worker_id = worker_id;
-    channel->slot = slot;
-    channel->pid = pid;
-    channel->fd = std::move(shim_ours);
-    Status watched = loop_->Watch(channel->fd.get(), EPOLLIN,
-                                  [this, worker_id](uint32_t) { OnShimReady(worker_id); });
-    if (watched.ok()) {
-      shim_channels_[worker_id] = std::move(channel);
-      loop_->AddTimer(Clock::now() + kShimHelloWait,
-                      [this, worker_id] { CheckShimLoaded(worker_id); });
-    }
+    shim_workers_[worker_id] = ShimWorker{slot, pid, false};
+    WatchShimChannel(worker_id, std::move(shim_ours));
+    loop_->AddTimer(Clock::now() + kShimHelloWait,
+                    [this, worker_id] { CheckShimLoaded(worker_id); });
   }
   if (ours.valid()) {
     auto channel = std::make_unique<Channel>();
@@ -198,23 +215,50 @@ void Workers::AskToLeave(int worker_id) {
   Send(channel, node::EncodeDisconnect(channel.seq++));
 }
 
-void Workers::OnShimReady(int worker_id) {
-  auto it = shim_channels_.find(worker_id);
+void Workers::WatchShimChannel(int worker_id, os::UniqueFd fd) {
+  int number = fd.get();
+  auto channel = std::make_unique<ShimChannel>();
+  channel->worker_id = worker_id;
+  channel->fd = std::move(fd);
+  if (loop_->Watch(number, EPOLLIN, [this, number](uint32_t) { OnShimReady(number); }).ok()) {
+    shim_channels_[number] = std::move(channel);
+  }
+}
+
+void Workers::OnShimConnection() {
+  for (int round = 0; round < 16; ++round) {
+    os::UniqueFd connection;
+    int pid = 0;
+    if (!os::AcceptWithPid(shim_listener_.get(), &connection, &pid)) {
+      return;
+    }
+    if (auto worker_id = WorkerOfPid(pid)) {
+      WatchShimChannel(*worker_id, std::move(connection));
+    } else {
+      Log(Level::kDebug, "shim connection from pid {}, which is no worker's", pid);
+    }
+  }
+}
+
+void Workers::OnShimReady(int fd) {
+  auto it = shim_channels_.find(fd);
   if (it == shim_channels_.end()) {
     return;
   }
-  ShimChannel& channel = *it->second;
+  const int worker_id = it->second->worker_id;
+  auto worker = shim_workers_.find(worker_id);
+  const int slot = worker != shim_workers_.end() ? worker->second.slot : -1;
   for (int round = 0; round < 16; ++round) {
     char buf[128];
     std::vector<os::UniqueFd> fds;
-    ssize_t n = os::ReceiveDatagram(channel.fd.get(), buf, sizeof(buf), &fds);
+    ssize_t n = os::ReceiveDatagram(fd, buf, sizeof(buf), &fds);
     if (n == -EAGAIN) {
       return;
     }
     if (n == 0 || (n < 0 && n != -EMSGSIZE)) {
-      // Every process holding the worker's end is gone.
-      (void)loop_->Unwatch(channel.fd.get());
-      shim_channels_.erase(it);
+      // Every process holding this end is gone.
+      (void)loop_->Unwatch(fd);
+      shim_channels_.erase(fd);
       return;
     }
     shim::Message message = n < 0 ? shim::Message(shim::Invalid{"an oversized datagram"})
@@ -222,10 +266,10 @@ void Workers::OnShimReady(int worker_id) {
                                                  static_cast<int>(fds.size()));
     if (const auto* hello = std::get_if<shim::Hello>(&message)) {
       // Every process image of the worker's tree says HELLO (wrappers too): log the first.
-      if (!channel.hello_seen) {
-        Log(Level::kDebug, "worker {}: bind shim loaded in pid {}", channel.slot, hello->pid);
+      if (worker != shim_workers_.end() && !worker->second.hello_seen) {
+        Log(Level::kDebug, "worker {}: bind shim loaded in pid {}", slot, hello->pid);
+        worker->second.hello_seen = true;
       }
-      channel.hello_seen = true;
     } else if (const auto* bind = std::get_if<shim::BindRequest>(&message)) {
       os::SocketSpec spec;
       spec.family = bind->family;
@@ -241,15 +285,14 @@ void Workers::OnShimReady(int worker_id) {
       } else {
         os::SendWithFd(reply_channel.get(), shim::EncodeReply(-socket, 0), -1);
       }
-      // The report may have ended this worker's entry: look again.
-      it = shim_channels_.find(worker_id);
-      if (it == shim_channels_.end()) {
+      // The report may have ended this channel's entry: look again.
+      if (shim_channels_.find(fd) == shim_channels_.end()) {
         return;
       }
     } else {
       // fds (a reply channel, if any) close here: the shim falls back to a real bind.
-      Log(Level::kWarning, "worker {}: dropping a malformed bind-shim message ({})",
-          channel.slot, std::get<shim::Invalid>(message).why);
+      Log(Level::kWarning, "worker {}: dropping a malformed bind-shim message ({})", slot,
+          std::get<shim::Invalid>(message).why);
     }
   }
 }
@@ -285,15 +328,20 @@ void Workers::OnNotifyReady() {
 }
 
 void Workers::CheckShimLoaded(int worker_id) {
-  auto it = shim_channels_.find(worker_id);
-  if (it == shim_channels_.end() || it->second->hello_seen) {
+  auto it = shim_workers_.find(worker_id);
+  if (it == shim_workers_.end()) {
+    return;
+  }
+  ShimWorker worker = it->second;
+  shim_workers_.erase(it);  // checked once; later HELLOs need no bookkeeping
+  if (worker.hello_seen || !os::IsAlive(worker.pid)) {
     return;
   }
   Log(Level::kWarning,
       "worker {} (pid {}): the bind shim did not load (a static or set-uid program, or "
       "LD_PRELOAD removed on the way); if it binds the shared port itself, workers will "
       "collide: use --listen (LISTEN_FDS) or Node's IPC instead",
-      it->second->slot, it->second->pid);
+      worker.slot, worker.pid);
 }
 
 void Workers::OnChannelReady(int worker_id, uint32_t events) {

@@ -81,16 +81,23 @@ class Workers {
     bool writable_wanted = false;
   };
 
+  // One shim connection: the worker's inherited channel, or a connection a
+  // process of its tree made to the shim socket (after a wrapper such as npm's node
+  // closed the inherited fd).
   struct ShimChannel {
     int worker_id = 0;
+    os::UniqueFd fd;
+  };
+  struct ShimWorker {  // what the HELLO check needs to know
     int slot = 0;
     int pid = 0;
-    os::UniqueFd fd;
     bool hello_seen = false;
   };
 
   void OnChannelReady(int worker_id, uint32_t events);
-  void OnShimReady(int worker_id);
+  void OnShimReady(int fd);
+  void OnShimConnection();
+  void WatchShimChannel(int worker_id, os::UniqueFd fd);
   void OnNotifyReady();
   // The worker whose process tree holds pid (pid itself or an ancestor), if any.
   std::optional<int> WorkerOfPid(int pid);
@@ -108,7 +115,10 @@ class Workers {
   std::vector<int> listen_fds_;        // --listen sockets, in order (owned by listeners_)
   std::vector<std::string> base_env_;  // cinit's environment minus what it sets per worker
   std::map<int, std::unique_ptr<Channel>> channels_;  // by worker id
-  std::map<int, std::unique_ptr<ShimChannel>> shim_channels_;  // by worker id
+  std::map<int, std::unique_ptr<ShimChannel>> shim_channels_;  // by fd
+  std::map<int, ShimWorker> shim_workers_;                      // by worker id
+  os::UniqueFd shim_listener_;  // abstract SOCK_SEQPACKET socket: CINIT_SHIM_SOCKET
+  std::string shim_socket_name_;
   std::string shim_path_;      // the shim's file, once written; empty: no shim
   os::UniqueFd notify_fd_;     // sd_notify socket shared by all workers
   std::map<int, int> worker_of_pid_;  // spawned pid -> worker id

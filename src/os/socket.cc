@@ -54,43 +54,16 @@ ssize_t SendWithFd(int socket, std::string_view bytes, int fd) {
   }
 }
 
-ssize_t Receive(int socket, char* buf, size_t size) {
+namespace {
+
+// recvmsg() with the descriptors that came along; *flags gets msg_flags.
+ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds,
+                       int* flags) {
   iovec iov{buf, size};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  for (;;) {
-    ssize_t n = recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return -errno;
-    }
-    // A worker has no reason to send cinit descriptors: close any that came.
-    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-      if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
-        size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < count; ++i) {
-          int stray;
-          std::memcpy(&stray, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-          close(stray);
-        }
-      }
-    }
-    return n;
-  }
-}
-
-ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds) {
-  iovec iov{buf, size};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
   ssize_t n;
@@ -110,39 +83,96 @@ ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd
       }
     }
   }
-  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-    return -EMSGSIZE;  // the descriptors that did arrive are closed by the caller's vector
-  }
+  *flags = msg.msg_flags;
   return n;
 }
 
-Status NotifySocket(UniqueFd* fd, std::string* name) {
-  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (sock < 0) {
-    return ErrnoStatus("socket(AF_UNIX, SOCK_DGRAM)", errno);
-  }
-  UniqueFd owned(sock);
-  int one = 1;
-  if (setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
-    return ErrnoStatus("setsockopt(SO_PASSCRED)", errno);
-  }
-  // Abstract names live in the network namespace: make ours unique there, since
-  // containers sharing the host's network would otherwise collide.
+}  // namespace
+
+ssize_t Receive(int socket, char* buf, size_t size) {
+  // A worker has no reason to send cinit descriptors: any that came close here.
+  std::vector<UniqueFd> strays;
+  int flags = 0;
+  return ReceiveWithFds(socket, buf, size, &strays, &flags);
+}
+
+ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds) {
+  int flags = 0;
+  ssize_t n = ReceiveWithFds(socket, buf, size, fds, &flags);
+  // A truncated datagram is refused whole; the descriptors that did arrive close
+  // with the caller's vector.
+  return n >= 0 && (flags & (MSG_TRUNC | MSG_CTRUNC)) ? -EMSGSIZE : n;
+}
+
+namespace {
+
+// Binds sock to a unique abstract name "prefix-<random>"; stores "@…" in *name.
+// Abstract names live in the network namespace: random, since containers sharing
+// the host's network would otherwise collide.
+Status BindAbstract(int sock, std::string_view prefix, std::string* name) {
   uint64_t nonce = 0;
   if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce)) {
     nonce = static_cast<uint64_t>(getpid()) ^ reinterpret_cast<uintptr_t>(&nonce);
   }
-  std::string abstract = fmt::format("cinit-notify-{:016x}", nonce);
+  std::string abstract = fmt::format("{}-{:016x}", prefix, nonce);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::memcpy(address.sun_path + 1, abstract.data(), abstract.size());
   socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
   if (bind(sock, reinterpret_cast<sockaddr*>(&address), length) != 0) {
-    return ErrnoStatus("bind(NOTIFY_SOCKET)", errno);
+    return ErrnoStatus(fmt::format("bind(@{})", abstract), errno);
   }
-  *fd = std::move(owned);
   *name = "@" + abstract;
   return Status::Ok();
+}
+
+}  // namespace
+
+Status NotifySocket(UniqueFd* fd, std::string* name) {
+  UniqueFd sock(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock.valid()) {
+    return ErrnoStatus("socket(AF_UNIX, SOCK_DGRAM)", errno);
+  }
+  int one = 1;
+  if (setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+    return ErrnoStatus("setsockopt(SO_PASSCRED)", errno);
+  }
+  if (Status s = BindAbstract(sock.get(), "cinit-notify", name); !s.ok()) {
+    return s;
+  }
+  *fd = std::move(sock);
+  return Status::Ok();
+}
+
+Status ListeningSeqpacket(std::string_view prefix, UniqueFd* fd, std::string* name) {
+  UniqueFd sock(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock.valid()) {
+    return ErrnoStatus("socket(AF_UNIX, SOCK_SEQPACKET)", errno);
+  }
+  if (Status s = BindAbstract(sock.get(), prefix, name); !s.ok()) {
+    return s;
+  }
+  if (listen(sock.get(), 64) != 0) {
+    return ErrnoStatus("listen", errno);
+  }
+  *fd = std::move(sock);
+  return Status::Ok();
+}
+
+bool AcceptWithPid(int listener, UniqueFd* connection, int* pid) {
+  int fd;
+  do {
+    fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+  if (fd < 0) {
+    return false;
+  }
+  connection->Reset(fd);
+  ucred credentials{};
+  socklen_t length = sizeof(credentials);
+  *pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 ? credentials.pid
+                                                                            : 0;
+  return true;
 }
 
 ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {

@@ -25,8 +25,8 @@ Status SocketPair(int type, UniqueFd* ours, UniqueFd* theirs);
 // -errno (-EAGAIN when the socket is full). Never raises SIGPIPE.
 ssize_t SendWithFd(int socket, std::string_view bytes, int fd);
 
-// Reads what is available into buf. Returns bytes read, 0 on EOF, or -errno.
-// Descriptors received by mistake are closed.
+// Reads what is available from a stream socket into buf. Returns bytes read, 0 on
+// EOF, or -errno. Descriptors received by mistake are closed.
 ssize_t Receive(int socket, char* buf, size_t size);
 
 // Reads one datagram (SOCK_SEQPACKET) and the descriptors that came with it
@@ -37,6 +37,14 @@ ssize_t ReceiveDatagram(int socket, char* buf, size_t size, std::vector<UniqueFd
 // clean up) with SO_PASSCRED on, for sd_notify. Stores the name for
 // $NOTIFY_SOCKET ("@cinit-notify-…") in *name.
 Status NotifySocket(UniqueFd* fd, std::string* name);
+
+// Creates a listening SOCK_SEQPACKET socket at a unique abstract AF_UNIX name
+// (prefix-<random>), non-blocking and close-on-exec; stores "@prefix-…" in *name.
+Status ListeningSeqpacket(std::string_view prefix, UniqueFd* fd, std::string* name);
+
+// Accepts one connection (close-on-exec, non-blocking) and the peer's pid
+// (SO_PEERCRED). Returns false when none is pending.
+bool AcceptWithPid(int listener, UniqueFd* connection, int* pid);
 
 // Reads one sd_notify datagram and the sender's pid (0 if the kernel gave none).
 // Returns its length, or -errno (-EAGAIN when drained).

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -139,58 +140,71 @@ static int g_channel_fd = -1;
 static uint64_t g_shared_cookies[kMaxSharedSockets];
 static unsigned g_shared_count;
 
-// --- CINIT_SHIM_FD ---------------------------------------------------------
+// --- CINIT_SHIM_FD and CINIT_SHIM_SOCKET ------------------------------------
 
-// Finds the first "CINIT_SHIM_FD=<n>" entry in a stream of NUL-terminated
-// "NAME=value" strings fed one chunk at a time (the envp strings, or the
-// bytes of /proc/self/environ). The first entry with that name decides, as
-// getenv() would; a value that is not a plain decimal int yields -1.
+// Finds the first "NAME=value" entry for one name in a stream of NUL-terminated
+// "NAME=value" strings fed one chunk at a time (the envp strings, or the bytes
+// of /proc/self/environ), keeping its value. The first entry with that name
+// decides, as getenv() would.
+enum { kMaxEnvValue = 108 };  // sun_path: the longest value either variable needs
+
 struct env_scan {
-  size_t matched;  // bytes of "CINIT_SHIM_FD=" matched in the current entry
+  const char *prefix;  // "NAME="
+  size_t prefix_len;
+  size_t matched;  // bytes of prefix matched in the current entry
   int mismatch;    // the current entry has another name
-  int digits;      // digits of the value so far
-  int bad;         // the value is not a decimal int
-  long value;
-  int done;  // the first CINIT_SHIM_FD entry has ended
-  int fd;    // the result once done; -1 otherwise
+  char value[kMaxEnvValue];
+  size_t len;
+  int too_long;
+  int done;  // the first entry with that name has ended
 };
 
-static const char kEnvPrefix[] = CINIT_SHIM_ENV "=";
-
-static void env_scan_init(struct env_scan *scan) {
+static void env_scan_init(struct env_scan *scan, const char *prefix) {
   memset(scan, 0, sizeof *scan);
-  scan->fd = -1;
+  scan->prefix = prefix;
+  while (prefix[scan->prefix_len] != '\0') ++scan->prefix_len;
 }
 
 static void env_scan_feed(struct env_scan *scan, const char *bytes, size_t n) {
-  const size_t prefix_len = sizeof kEnvPrefix - 1;
   for (size_t i = 0; i < n && !scan->done; ++i) {
     const char c = bytes[i];
     if (c == '\0') {
-      if (scan->matched == prefix_len) {
+      if (scan->matched == scan->prefix_len) {
         scan->done = 1;
-        if (scan->digits > 0 && !scan->bad) scan->fd = (int)scan->value;
+        return;
       }
       scan->matched = 0;
       scan->mismatch = 0;
-      scan->digits = 0;
-      scan->bad = 0;
-      scan->value = 0;
     } else if (scan->mismatch) {
       // Skip the rest of this entry.
-    } else if (scan->matched < prefix_len) {
-      if (c == kEnvPrefix[scan->matched]) {
+    } else if (scan->matched < scan->prefix_len) {
+      if (c == scan->prefix[scan->matched]) {
         ++scan->matched;
       } else {
         scan->mismatch = 1;
       }
-    } else if (c >= '0' && c <= '9' && scan->digits < 9) {
-      scan->value = scan->value * 10 + (c - '0');
-      ++scan->digits;
+    } else if (scan->len < kMaxEnvValue) {
+      scan->value[scan->len++] = c;
     } else {
-      scan->bad = 1;
+      scan->too_long = 1;
     }
   }
+}
+
+// The value as a file descriptor number: plain decimal, else -1.
+static int env_scan_fd(const struct env_scan *scan) {
+  if (!scan->done || scan->too_long || scan->len == 0 || scan->len > 9) return -1;
+  int fd = 0;
+  for (size_t i = 0; i < scan->len; ++i) {
+    if (scan->value[i] < '0' || scan->value[i] > '9') return -1;
+    fd = fd * 10 + (scan->value[i] - '0');
+  }
+  return fd;
+}
+
+static void env_feed_all(struct env_scan *scans, int count, const char *bytes,
+                         size_t n) {
+  for (int i = 0; i < count; ++i) env_scan_feed(&scans[i], bytes, n);
 }
 
 // The environment as glibc hands it to DT_INIT_ARRAY functions (argc, argv,
@@ -198,25 +212,25 @@ static void env_scan_feed(struct env_scan *scan, const char *bytes, size_t n) {
 // trust the triple only if it has the shape of the initial process stack,
 // where envp starts right after argv's terminating NULL.
 static int env_from_envp(int argc, char **argv, char **envp,
-                         struct env_scan *scan) {
+                         struct env_scan *scans, int count) {
   if (argc < 0 || argc > (1 << 20) || argv == NULL || envp == NULL) return 0;
   if ((uintptr_t)envp !=
       (uintptr_t)argv + ((uintptr_t)argc + 1) * sizeof(char *)) {
     return 0;
   }
   if (argv[argc] != NULL) return 0;
-  for (char **entry = envp; *entry != NULL && !scan->done; ++entry) {
+  for (char **entry = envp; *entry != NULL; ++entry) {
     const char *s = *entry;
     size_t len = 0;
     while (s[len] != '\0') ++len;
-    env_scan_feed(scan, s, len + 1);  // with the NUL that ends the entry
+    env_feed_all(scans, count, s, len + 1);  // with the NUL that ends the entry
   }
   return 1;
 }
 
 // The initial environment from /proc/self/environ (musl, or any loader that
 // passes no envp). Without /proc the shim stays inactive.
-static void env_from_proc(struct env_scan *scan) {
+static void env_from_proc(struct env_scan *scans, int count) {
   long fd = raw_syscall(SYS_openat, AT_FDCWD, arg_ptr("/proc/self/environ"),
                         O_RDONLY | O_CLOEXEC, 0, 0, 0);
   if (is_error(fd)) return;
@@ -224,12 +238,31 @@ static void env_from_proc(struct env_scan *scan) {
   for (;;) {
     long n = sys_read((int)fd, buf, sizeof buf);
     if (n <= 0) break;
-    env_scan_feed(scan, buf, (size_t)n);
-    if (scan->done) break;
+    env_feed_all(scans, count, buf, (size_t)n);
   }
   // The last entry may lack its NUL (an environment edited at run time).
-  if (!scan->done) env_scan_feed(scan, "", 1);
+  env_feed_all(scans, count, "", 1);
   sys_close((int)fd);
+}
+
+// Connects a new SOCK_SEQPACKET socket to the abstract AF_UNIX name "@name"
+// (CINIT_SHIM_SOCKET). Returns the fd, or -1.
+static int connect_abstract(const struct env_scan *scan) {
+  if (!scan->done || scan->too_long || scan->len < 2 || scan->value[0] != '@') return -1;
+  struct sockaddr_un address;
+  memset(&address, 0, sizeof address);
+  address.sun_family = AF_UNIX;
+  size_t name_len = scan->len - 1;
+  if (name_len + 1 > sizeof address.sun_path) return -1;
+  memcpy(address.sun_path + 1, scan->value + 1, name_len);  // sun_path[0] = 0: abstract
+  long fd = raw_syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, 0, 0, 0);
+  if (is_error(fd)) return -1;
+  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name_len);
+  if (is_error(raw_syscall(SYS_connect, fd, arg_ptr(&address), len, 0, 0, 0))) {
+    sys_close((int)fd);
+    return -1;
+  }
+  return (int)fd;
 }
 
 // Returns 1 if fd is an AF_UNIX SOCK_SEQPACKET socket (what cinit passes).
@@ -253,11 +286,18 @@ static void fill_header(struct cinit_shim_header *header, unsigned type) {
 // this object has no DT_NEEDED): raw syscalls only.
 __attribute__((constructor)) static void shim_init(int argc, char **argv,
                                                    char **envp) {
-  struct env_scan scan;
-  env_scan_init(&scan);
-  if (!env_from_envp(argc, argv, envp, &scan)) env_from_proc(&scan);
-  if (!is_channel(scan.fd)) return;
-  g_channel_fd = scan.fd;
+  struct env_scan scans[2];
+  env_scan_init(&scans[0], CINIT_SHIM_ENV "=");
+  env_scan_init(&scans[1], CINIT_SHIM_SOCKET_ENV "=");
+  if (!env_from_envp(argc, argv, envp, scans, 2)) env_from_proc(scans, 2);
+  int fd = env_scan_fd(&scans[0]);
+  if (!is_channel(fd)) {
+    // The inherited channel did not make it here (a parent such as Node's
+    // child_process passes only stdio): connect to cinit's shim socket instead.
+    fd = connect_abstract(&scans[1]);
+    if (!is_channel(fd)) return;
+  }
+  g_channel_fd = fd;
 
   struct cinit_shim_hello hello;
   memset(&hello, 0, sizeof hello);

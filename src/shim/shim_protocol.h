@@ -113,6 +113,13 @@ extern "C" {
 
 // Name of the environment variable that carries the channel's fd number.
 #define CINIT_SHIM_ENV "CINIT_SHIM_FD"
+// Name of the environment variable naming cinit's shim socket ("@name": an
+// abstract AF_UNIX SOCK_SEQPACKET socket cinit listens on). A process in which
+// CINIT_SHIM_FD is not an open channel (a parent closed it: Node's child_process
+// passes only stdio, so `npm start` -> node loses it) connects there instead and
+// speaks the same protocol on that connection. cinit tells workers apart by the
+// connecting process's pid (SO_PEERCRED) and its ancestry.
+#define CINIT_SHIM_SOCKET_ENV "CINIT_SHIM_SOCKET"
 
 // 'C','I','S','H' in memory on a little-endian host.
 #define CINIT_SHIM_MAGIC 0x48534943u
