@@ -10,6 +10,9 @@ packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-de
 # to prove the bind shim loads under musl.
 if [ "${1:-}" != "--build-only" ]; then
   packages+=(python3 util-linux procps tmux podman runc musl-tools)
+  # The cluster tests run real Node apps: Debian's nodejs when no node is installed.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()

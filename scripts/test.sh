@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# Other Node majors (npm registry) for the cluster tests, next to the installed node.
+tests/integration/node_majors.sh 22 24 >/dev/null
 scripts/build.sh -DCMAKE_COMPILE_WARNING_AS_ERROR=ON
 ctest --test-dir build --output-on-failure -j2 "$@"
