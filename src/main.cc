@@ -114,7 +114,10 @@ int RunCtl(std::span<const std::string_view> args) {
   }
   std::string line;
   for (; i < args.size(); ++i) {
-    line += (line.empty() ? "" : " ") + std::string(args[i]);
+    if (!line.empty()) {
+      line += ' ';
+    }
+    line += args[i];
   }
   // Check here, so a typo is reported to the person typing, not only in cinit's log.
   if (auto command = control::ParseLine(line); std::holds_alternative<control::Invalid>(command)) {

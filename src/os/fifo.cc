@@ -57,6 +57,11 @@ Status WriteControlLine(const std::string& path, std::string_view line) {
     return ErrnoStatus(fmt::format("open {}", path), errno);
   }
   UniqueFd owned(fd);
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    // A regular file there must not be overwritten with a command.
+    return Status::Error(fmt::format("{} is not a FIFO: is cinit running in cluster mode (-i)?", path));
+  }
   std::string text = std::string(line) + "\n";
   // One write of less than PIPE_BUF bytes is atomic: never interleaved with another
   // writer's line.

@@ -212,8 +212,10 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
 }
 
 std::string SocketSpec::Key() const {
-  return fmt::format("{}/{}/[{}]:{}/{}", family == AF_INET6 ? 6 : 4,
-                     type == SOCK_DGRAM ? "udp" : "tcp", address, port, v6only ? 1 : 0);
+  std::string host = address.empty() ? (family == AF_INET6 ? "[::]" : "0.0.0.0")
+                                      : (family == AF_INET6 ? "[" + address + "]" : address);
+  return fmt::format("{} {}:{}{}", type == SOCK_DGRAM ? "udp" : "tcp", host, port,
+                     family == AF_INET6 && !v6only ? " (IPv4 too)" : "");
 }
 
 namespace {
