@@ -81,7 +81,8 @@ int RunCluster(const Options& options) {
   }
   Workers workers(
       Workers::Config{options.command, options.instance_var, ipc.node_ipc, options.listen,
-                      cwd.get(), !ipc.node_ipc && options.listen.empty()},
+                      cwd.get(), !ipc.node_ipc && options.listen.empty(),
+                      options.balance_reuseport},
       executor.loop(), [&executor](Event event) { executor.Dispatch(std::move(event)); });
   if (Status s = workers.Open(); !s.ok()) {
     return Fail(kExitStartupError, s.message());

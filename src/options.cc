@@ -35,6 +35,8 @@ constexpr std::string_view kUsage =
     "                           or a script run by node)\n"
     "      --listen ADDR:PORT   open this TCP socket and pass it to every worker as\n"
     "                           LISTEN_FDS (repeatable; ':PORT' is every address)\n"
+    "      --balance shared|reuseport  one socket for all workers (default), or one\n"
+    "                           SO_REUSEPORT socket per worker (see README)\n"
     "      --stop-signal SIG    signal that stops a worker (default SIGTERM)\n"
     "      --graceful-timeout MS  time a Node worker has to exit after 'shutdown'\n"
     "                           before the stop signal (default 8000; env PM2_GRACEFUL_TIMEOUT)\n"
@@ -146,6 +148,15 @@ constexpr std::array kValueOptions = {
                         "--listen: '{}' is not HOST:PORT, [V6]:PORT or :PORT", v));
                   }
                   o->listen.push_back(*address);
+                  return Status::Ok();
+                }},
+    ValueOption{"--balance", "",
+                [](std::string_view v, Options* o) {
+                  if (v != "shared" && v != "reuseport") {
+                    return Status::Error(
+                        fmt::format("--balance: '{}' is not one of shared, reuseport", v));
+                  }
+                  o->balance_reuseport = v == "reuseport";
                   return Status::Ok();
                 }},
     ValueOption{"--stop-signal", "",

@@ -49,6 +49,9 @@ struct Options {
   std::string instance_var = "NODE_APP_INSTANCE";
   IpcMode ipc = IpcMode::kAuto;
   std::vector<ListenAddress> listen;  // sockets handed to workers as LISTEN_FDS
+  // How workers share a port: one socket (one accept queue) for all, or one
+  // SO_REUSEPORT socket per worker slot.
+  bool balance_reuseport = false;
   int stop_signal = 15;               // SIGTERM
   // How long a Node worker has to exit after 'shutdown' + disconnect before it
   // gets the stop signal.

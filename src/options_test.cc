@@ -152,6 +152,13 @@ TEST_SUITE("options") {
     CHECK_FALSE(Parse({"--instance-var", "1X", "x"}).status.ok());
   }
 
+  TEST_CASE("--balance") {
+    CHECK_FALSE(Parse({"x"}).options.balance_reuseport);
+    CHECK(Parse({"--balance", "reuseport", "x"}).options.balance_reuseport);
+    CHECK_FALSE(Parse({"--balance=shared", "x"}).options.balance_reuseport);
+    CHECK_FALSE(Parse({"--balance", "random", "x"}).status.ok());
+  }
+
   TEST_CASE("--ipc") {
     CHECK(Parse({"--ipc", "node", "x"}).options.ipc == IpcMode::kNode);
     CHECK(Parse({"--ipc=none", "x"}).options.ipc == IpcMode::kNone);

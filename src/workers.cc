@@ -180,16 +180,17 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
   if (worker_of_pid_.size() > 4096) {
     std::erase_if(worker_of_pid_, [](const auto& entry) { return !os::IsAlive(entry.first); });
   }
-  worker_of_pid_[pid] = worker_id;
+  worker_of_pid_[pid] = PidEntry{worker_id, slot};
   if (shim_ours.valid()) {
     shim_workers_[worker_id] = ShimWorker{slot, pid, false};
-    WatchShimChannel(worker_id, std::move(shim_ours));
+    WatchShimChannel(worker_id, slot, std::move(shim_ours));
     loop_->AddTimer(Clock::now() + kShimHelloWait,
                     [this, worker_id] { CheckShimLoaded(worker_id); });
   }
   if (ours.valid()) {
     auto channel = std::make_unique<Channel>();
     channel->worker_id = worker_id;
+    channel->slot = slot;
     channel->fd = std::move(ours);
     int fd = channel->fd.get();
     Status watched = loop_->Watch(fd, EPOLLIN | EPOLLRDHUP, [this, worker_id](uint32_t events) {
@@ -215,10 +216,11 @@ void Workers::AskToLeave(int worker_id) {
   Send(channel, node::EncodeDisconnect(channel.seq++));
 }
 
-void Workers::WatchShimChannel(int worker_id, os::UniqueFd fd) {
+void Workers::WatchShimChannel(int worker_id, int slot, os::UniqueFd fd) {
   int number = fd.get();
   auto channel = std::make_unique<ShimChannel>();
   channel->worker_id = worker_id;
+  channel->slot = slot;
   channel->fd = std::move(fd);
   if (loop_->Watch(number, EPOLLIN, [this, number](uint32_t) { OnShimReady(number); }).ok()) {
     shim_channels_[number] = std::move(channel);
@@ -232,8 +234,8 @@ void Workers::OnShimConnection() {
     if (!os::AcceptWithPid(shim_listener_.get(), &connection, &pid)) {
       return;
     }
-    if (auto worker_id = WorkerOfPid(pid)) {
-      WatchShimChannel(*worker_id, std::move(connection));
+    if (auto worker = WorkerOfPid(pid)) {
+      WatchShimChannel(worker->worker_id, worker->slot, std::move(connection));
     } else {
       Log(Level::kDebug, "shim connection from pid {}, which is no worker's", pid);
     }
@@ -246,8 +248,8 @@ void Workers::OnShimReady(int fd) {
     return;
   }
   const int worker_id = it->second->worker_id;
+  const int slot = it->second->slot;
   auto worker = shim_workers_.find(worker_id);
-  const int slot = worker != shim_workers_.end() ? worker->second.slot : -1;
   for (int round = 0; round < 16; ++round) {
     char buf[128];
     std::vector<os::UniqueFd> fds;
@@ -277,6 +279,7 @@ void Workers::OnShimReady(int fd) {
       spec.address = bind->address == "0.0.0.0" || bind->address == "::" ? "" : bind->address;
       spec.port = bind->port;
       spec.v6only = bind->v6only;
+      spec.reuseport_slot = config_.balance_reuseport && spec.type == SOCK_STREAM ? slot : -1;
       int socket = listeners_.Acquire(spec);
       const os::UniqueFd& reply_channel = fds.front();
       if (socket >= 0) {
@@ -297,7 +300,7 @@ void Workers::OnShimReady(int fd) {
   }
 }
 
-std::optional<int> Workers::WorkerOfPid(int pid) {
+std::optional<Workers::PidEntry> Workers::WorkerOfPid(int pid) {
   // The sender may be the worker or something it runs (`sh -c` → the app).
   for (int depth = 0; depth < 8 && pid > 1; ++depth) {
     if (auto it = worker_of_pid_.find(pid); it != worker_of_pid_.end()) {
@@ -319,8 +322,8 @@ void Workers::OnNotifyReady() {
     if (!notify::SaysReady(std::string_view(buf, static_cast<size_t>(n)))) {
       continue;
     }
-    if (auto worker_id = WorkerOfPid(pid)) {
-      report_(WorkerReport{*worker_id, WorkerReport::Kind::kReady});
+    if (auto worker = WorkerOfPid(pid)) {
+      report_(WorkerReport{worker->worker_id, WorkerReport::Kind::kReady});
     } else {
       Log(Level::kDebug, "READY=1 from pid {}, which is no worker's", pid);
     }
@@ -439,6 +442,9 @@ void Workers::AnswerQuery(Channel& channel, const node::ServerQuery& query) {
                                                                        : SOCK_STREAM;
     spec.port = query.port;
     spec.v6only = query.ipv6_only;
+    bool tcp = spec.type == SOCK_STREAM;
+    // Port 0 ("any free port") must stay one socket: the workers' ports would differ.
+    spec.reuseport_slot = config_.balance_reuseport && tcp && query.port != 0 ? channel.slot : -1;
     if (query.address) {
       spec.address = *query.address;
       spec.family = query.type == Type::kTcp6 || query.type == Type::kUdp6 ? AF_INET6 : AF_INET;

@@ -42,6 +42,7 @@ class Workers {
     std::vector<ListenAddress> listen;
     int cwd_fd = -1;  // where workers start (cinit itself moved to "/")
     bool bind_shim = false;  // preload the bind shim (non-Node workers without --listen)
+    bool balance_reuseport = false;  // one SO_REUSEPORT socket per slot (--balance)
   };
 
   // How long a shim worker has to say HELLO before cinit warns that the shim did
@@ -66,12 +67,17 @@ class Workers {
   void AskToLeave(int worker_id);
 
  private:
+  struct PidEntry {  // a spawned worker process
+    int worker_id;
+    int slot;
+  };
   struct Outgoing {
     std::string bytes;
     int fd = -1;  // attached with SCM_RIGHTS; not owned (a listener)
   };
   struct Channel {
     int worker_id = 0;
+    int slot = 0;
     os::UniqueFd fd;
     LineSplitter splitter{node::kMaxLine};
     std::deque<Outgoing> queue;
@@ -86,6 +92,7 @@ class Workers {
   // closed the inherited fd).
   struct ShimChannel {
     int worker_id = 0;
+    int slot = 0;
     os::UniqueFd fd;
   };
   struct ShimWorker {  // what the HELLO check needs to know
@@ -97,10 +104,10 @@ class Workers {
   void OnChannelReady(int worker_id, uint32_t events);
   void OnShimReady(int fd);
   void OnShimConnection();
-  void WatchShimChannel(int worker_id, os::UniqueFd fd);
+  void WatchShimChannel(int worker_id, int slot, os::UniqueFd fd);
   void OnNotifyReady();
   // The worker whose process tree holds pid (pid itself or an ancestor), if any.
-  std::optional<int> WorkerOfPid(int pid);
+  std::optional<PidEntry> WorkerOfPid(int pid);
   void CheckShimLoaded(int worker_id);
   void OnLine(Channel& channel, std::string_view line);
   void AnswerQuery(Channel& channel, const node::ServerQuery& query);
@@ -121,7 +128,7 @@ class Workers {
   std::string shim_socket_name_;
   std::string shim_path_;      // the shim's file, once written; empty: no shim
   os::UniqueFd notify_fd_;     // sd_notify socket shared by all workers
-  std::map<int, int> worker_of_pid_;  // spawned pid -> worker id
+  std::map<int, PidEntry> worker_of_pid_;  // spawned pid -> its worker
   std::string ld_preload_;     // LD_PRELOAD cinit inherited, kept after the shim
   std::vector<std::string> lines_;                    // scratch
 };

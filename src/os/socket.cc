@@ -214,8 +214,11 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
 std::string SocketSpec::Key() const {
   std::string host = address.empty() ? (family == AF_INET6 ? "[::]" : "0.0.0.0")
                                       : (family == AF_INET6 ? "[" + address + "]" : address);
-  return fmt::format("{} {}:{}{}", type == SOCK_DGRAM ? "udp" : "tcp", host, port,
-                     family == AF_INET6 && !v6only ? " (IPv4 too)" : "");
+  return fmt::format("{} {}:{}{}{}", type == SOCK_DGRAM ? "udp" : "tcp", host, port,
+                     family == AF_INET6 && !v6only ? " (IPv4 too)" : "",
+                     reuseport_slot >= 0 ? fmt::format(" (SO_REUSEPORT, worker {})",
+                                                       reuseport_slot)
+                                         : "");
 }
 
 namespace {
@@ -229,6 +232,10 @@ int CreateSocket(const SocketSpec& spec) {
   int one = 1;
   // As libuv does for every TCP server: rebinding over TIME_WAIT must work.
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (spec.reuseport_slot >= 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    return -errno;
+  }
   sockaddr_storage storage{};
   socklen_t length = 0;
   if (spec.family == AF_INET6) {

@@ -57,6 +57,9 @@ struct SocketSpec {
   std::string address;  // numeric; empty means every address of the family
   int port = 0;
   bool v6only = false;
+  // --balance reuseport: one SO_REUSEPORT socket per worker slot (>= 0) instead of
+  // one socket for all; the kernel spreads new connections over them by hash.
+  int reuseport_slot = -1;
   std::string Key() const;
 };
 
