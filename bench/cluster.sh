@@ -3,7 +3,8 @@
 # pm2-runtime and Node's own cluster module (round-robin and shared handle).
 # Usage: bench/cluster.sh        (as root; Debian 12; see bench/README.md "Cluster mode")
 # Knobs (environment):
-#   CANDIDATES="node cinit pm2 pm2-runtime node-rr node-none"   in table order
+#   CANDIDATES="node cinit cinit-rp pm2 pm2-runtime node-rr node-none"   in table order
+#   (cinit-rp: cinit --balance reuseport)
 #   CINIT=/path/to/cinit   use this binary instead of building bench/out/build-cluster/cinit
 #   WORKERS=2              workers of every cluster candidate in the throughput runs
 #   REPS=3                 repetitions (round-robin over the candidates); medians reported
@@ -32,7 +33,7 @@ PM2RT_JS=$PM2_PREFIX/node_modules/pm2/bin/pm2-runtime
 PM2_HOME_D=$OUT/pm2-home           # pm2's daemon
 PM2RT_HOME_D=$OUT/pm2-runtime-home # pm2-runtime (its God runs in-process)
 
-CANDIDATES=${CANDIDATES:-node cinit pm2 pm2-runtime node-rr node-none}
+CANDIDATES=${CANDIDATES:-node cinit cinit-rp pm2 pm2-runtime node-rr node-none}
 CINIT=${CINIT:-}
 WORKERS=${WORKERS:-2}
 REPS=${REPS:-3}
@@ -213,7 +214,7 @@ if has_cand pm2 || has_cand pm2-runtime; then
 fi
 
 # cinit, built in its own build dir (the tree may be mid-edit: one retry after 60 s).
-if has_cand cinit; then
+if has_cand cinit || has_cand cinit-rp; then
     if [ -n "$CINIT" ]; then
         [ -x "$CINIT" ] || die "CINIT=$CINIT is not executable"
     else
@@ -258,10 +259,12 @@ launch() {
         node)
             PORT=$port BODY=$body node "$APP" >>"$lf" 2>&1 &
             CUR_TOP=$!; CUR_MAIN=$CUR_TOP ;;
-        cinit)
+        cinit|cinit-rp)
             # PID 1 of a new PID namespace; the port is in the host netns.
+            local balance=shared
+            [ "$name" = cinit-rp ] && balance=reuseport
             PORT=$port BODY=$body unshare --pid --fork --mount-proc --kill-child \
-                "$CINIT" -i "$n" node "$APP" >>"$lf" 2>&1 &
+                "$CINIT" -i "$n" --control none --balance "$balance" node "$APP" >>"$lf" 2>&1 &
             CUR_TOP=$! ;;
         pm2)
             CUR_OWN=0
@@ -286,7 +289,7 @@ ready() {
     [ "$CUR" = node ] && want_workers=0
     while [ "$(date +%s)" -lt $deadline ]; do
         [ -n "$CUR_TOP" ] && kill -0 "$CUR_TOP" 2>/dev/null || return 1
-        if [ "$CUR" = cinit ] && [ -z "$CUR_MAIN" ]; then
+        if [ "${CUR%-rp}" = cinit ] && [ -z "$CUR_MAIN" ]; then
             CUR_MAIN=$(pgrep -P "$CUR_TOP" | head -1)
         fi
         if [ -n "$CUR_MAIN" ] && [ "$(children "$CUR_MAIN")" -ge "$want_workers" ] && http_ok "$CUR_PORT"; then
@@ -296,7 +299,7 @@ ready() {
             if grep -qx "pid=$CUR_MAIN" <<<"$holders"; then
                 case $CUR in
                     # shared handle: every worker holds the socket once it listens
-                    cinit|node-none) [ "$(wc -l <<<"$holders")" -ge $((n + 1)) ] && return 0 ;;
+                    cinit|cinit-rp|node-none) [ "$(wc -l <<<"$holders")" -ge $((n + 1)) ] && return 0 ;;
                     # round-robin: only the primary holds it; give the last workers 1 s
                     *) sleep 1; return 0 ;;
                 esac
@@ -386,7 +389,7 @@ done
 # BODY=pid app; SHARE_N requests, each on a new connection, from SHARE_THREADS threads:
 # once with the server otherwise idle, once while ab -c AB_CONC loads it.
 share_cands=()
-for c in cinit pm2 pm2-runtime node-rr node-none; do has_cand "$c" && share_cands+=("$c"); done
+for c in cinit cinit-rp pm2 pm2-runtime node-rr node-none; do has_cand "$c" && share_cands+=("$c"); done
 : >"$RAW/shares.tsv"
 for c in "${share_cands[@]}"; do
     if [ "$(elapsed)" -gt $((BUDGET - 150)) ]; then log "budget: skipping share of $c"; continue; fi

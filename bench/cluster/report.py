@@ -15,6 +15,7 @@ import sys
 LABEL = {
     "node": "node app.js (one process)",
     "cinit": "cinit -i W node app.js (PID 1)",
+    "cinit-rp": "cinit -i W --balance reuseport (PID 1)",
     "pm2": "pm2 start app.js -i W",
     "pm2-runtime": "pm2-runtime start app.js -i W",
     "node-rr": "Node cluster, SCHED_RR",
