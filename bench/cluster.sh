@@ -220,7 +220,7 @@ if has_cand cinit || has_cand cinit-rp; then
     else
         B=$OUT/build-cluster
         build() {
-            cmake -S "$REPO" -B "$B" -DCMAKE_BUILD_TYPE=Release -DCINIT_BUILD_TESTS=OFF >>"$LOGD/build.log" 2>&1 &&
+            cmake -S "$REPO" -B "$B" -DCMAKE_BUILD_TYPE=MinSizeRel -DCINIT_BUILD_TESTS=OFF >>"$LOGD/build.log" 2>&1 &&
                 cmake --build "$B" -j2 --target cinit >>"$LOGD/build.log" 2>&1 && [ -x "$B/cinit" ]
         }
         log "building cinit in $B"
