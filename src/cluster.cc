@@ -62,9 +62,9 @@ const WorkerInfo* Cluster::FindWorkerByPid(int pid) const {
 }
 
 int Cluster::online_workers() const {
-  return static_cast<int>(std::count_if(workers_.begin(), workers_.end(), [](const auto& entry) {
-    return entry.second.state == WorkerState::kOnline;
-  }));
+  return static_cast<int>(std::count_if(
+      workers_.begin(), workers_.end(),
+      [](const auto& entry) { return entry.second.state == WorkerState::kOnline; }));
 }
 
 std::optional<TimePoint> Cluster::NextDeadline() const {
@@ -156,8 +156,9 @@ void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
   children_left_ = !reaped.none_left;
   for (const auto& child : reaped.children) {
     ExitInfo exit = DecodeWaitStatus(child.wait_status);
-    auto it = std::find_if(workers_.begin(), workers_.end(),
-                           [&](const auto& entry) { return entry.second.pid == child.pid; });
+    auto it = std::find_if(workers_.begin(), workers_.end(), [&](const auto& entry) {
+      return entry.second.pid == child.pid;
+    });
     if (it == workers_.end()) {
       ++orphans_reaped_;
       Log(Level::kDebug, "reaped pid {} ({})", child.pid, exit.Describe());
@@ -202,15 +203,15 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     return;
   }
   if (worker.replacement) {
-    AbortRollout(fmt::format("the new worker {} (pid {}) {} before it was online", worker.slot,
-                             worker.pid, exit.Describe()),
+    AbortRollout(fmt::format("the new worker {} (pid {}) {} before it was online",
+                             worker.slot, worker.pid, exit.Describe()),
                  now, actions);
     return;
   }
   if (slot.incoming_id) {
     // Its replacement is on the way and takes the slot over: no restart.
-    Log(Level::kWarning, "worker {} (pid {}) {} while being replaced", worker.slot, worker.pid,
-        exit.Describe());
+    Log(Level::kWarning, "worker {} (pid {}) {} while being replaced", worker.slot,
+        worker.pid, exit.Describe());
     for (auto& step : rollout_->steps) {
       if (step.slot == worker.slot) {
         step.old_id.reset();
@@ -219,11 +220,13 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     return;
   }
   bool crashed = now - worker.started_at < config_.min_uptime;
-  Log(Level::kWarning, "worker {} (pid {}) {}{}", worker.slot, worker.pid, exit.Describe(),
-      crashed ? fmt::format(" {} ms after its start", std::chrono::duration_cast<milliseconds>(
-                                                           now - worker.started_at)
-                                                           .count())
-              : "");
+  Log(Level::kWarning, "worker {} (pid {}) {}{}", worker.slot, worker.pid,
+      exit.Describe(),
+      crashed
+          ? fmt::format(
+                " {} ms after its start",
+                std::chrono::duration_cast<milliseconds>(now - worker.started_at).count())
+          : "");
   if (crashed && slot.crashes_in_a_row + 1 > config_.max_restarts) {
     Log(Level::kError,
         "worker {} crashed {} times in a row, each within {} ms of its start: giving up",
@@ -238,8 +241,8 @@ void Cluster::ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now) {
   slot.crashes_in_a_row = crashed ? slot.crashes_in_a_row + 1 : 0;
   ++slot.restarts;
   int shift = std::min(slot.crashes_in_a_row, 20);
-  milliseconds delay = std::min<milliseconds>(config_.backoff_base * (int64_t{1} << shift),
-                                              config_.backoff_max);
+  milliseconds delay = std::min<milliseconds>(
+      config_.backoff_base * (int64_t{1} << shift), config_.backoff_max);
   slot.restart_at = now + delay;
   Log(Level::kInfo, "restarting worker {} in {} ms", slot.index, delay.count());
 }
@@ -341,10 +344,11 @@ void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
   // Only a reload's replacement has a deadline while starting: listen_timeout.
   worker.deadline.reset();
   if (config_.strict_reload) {
-    AbortRollout(fmt::format("the new worker {} (pid {}) was not online {} ms after its start "
-                             "(--strict-reload)",
-                             worker.slot, worker.pid, config_.listen_timeout.count()),
-                 now, actions);
+    AbortRollout(
+        fmt::format("the new worker {} (pid {}) was not online {} ms after its start "
+                    "(--strict-reload)",
+                    worker.slot, worker.pid, config_.listen_timeout.count()),
+        now, actions);
     return;
   }
   Log(Level::kWarning,
@@ -365,7 +369,8 @@ void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
   if (rollout_) {
     rollout_->again = true;
     Log(Level::kInfo,
-        "{}: a reload is in progress; it will start over once the slots in flight are done",
+        "{}: a reload is in progress; it will start over once the slots in flight are "
+        "done",
         request.source);
     return;
   }
@@ -415,7 +420,8 @@ void Cluster::AdvanceRollout(TimePoint now, std::vector<Action>* actions) {
   }
 }
 
-void Cluster::HandOver(WorkerInfo& replacement, TimePoint now, std::vector<Action>* actions) {
+void Cluster::HandOver(WorkerInfo& replacement, TimePoint now,
+                       std::vector<Action>* actions) {
   SlotInfo& slot = slots_[static_cast<size_t>(replacement.slot)];
   replacement.replacement = false;
   replacement.deadline.reset();
@@ -491,8 +497,8 @@ void Cluster::OnScale(int workers, TimePoint now, std::vector<Action>* actions) 
     Log(Level::kInfo, "scale {}: after the reload in progress", workers);
     return;
   }
-  int current = static_cast<int>(std::count_if(slots_.begin(), slots_.end(),
-                                               [](const SlotInfo& s) { return !s.retiring; }));
+  int current = static_cast<int>(std::count_if(
+      slots_.begin(), slots_.end(), [](const SlotInfo& s) { return !s.retiring; }));
   Log(Level::kInfo, "scale: {} -> {} worker(s)", current, workers);
   config_.workers = workers;
   for (int i = 0; i < workers; ++i) {
@@ -564,16 +570,17 @@ void Cluster::StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
   actions->push_back(SendSignal{worker.pid, config_.stop_signal});
 }
 
-void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions) {
+void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now,
+                          std::vector<Action>* actions) {
   if (worker.state == WorkerState::kLeaving) {
-    Log(Level::kWarning, "worker {} (pid {}) still running {} ms after shutdown: sending {}",
-        worker.slot, worker.pid, config_.graceful_timeout.count(),
-        SignalName(config_.stop_signal));
+    Log(Level::kWarning,
+        "worker {} (pid {}) still running {} ms after shutdown: sending {}", worker.slot,
+        worker.pid, config_.graceful_timeout.count(), SignalName(config_.stop_signal));
     StopWorker(worker, now, /*graceful=*/false, actions);
   } else if (worker.state == WorkerState::kTerminating && !worker.killed) {
-    Log(Level::kWarning, "worker {} (pid {}) still running {} ms after {}: sending SIGKILL",
-        worker.slot, worker.pid, config_.kill_timeout.count(),
-        SignalName(config_.stop_signal));
+    Log(Level::kWarning,
+        "worker {} (pid {}) still running {} ms after {}: sending SIGKILL", worker.slot,
+        worker.pid, config_.kill_timeout.count(), SignalName(config_.stop_signal));
     worker.killed = true;
     worker.deadline = now + Drain::kKillWait;
     actions->push_back(SendSignal{worker.pid, SIGKILL});
@@ -588,7 +595,8 @@ void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now, std::vector<Action>
   }
 }
 
-void Cluster::MaybeFinishStop(TimePoint now, bool none_left, std::vector<Action>* actions) {
+void Cluster::MaybeFinishStop(TimePoint now, bool none_left,
+                              std::vector<Action>* actions) {
   if (phase_ != Phase::kStopping || !workers_.empty()) {
     return;
   }

@@ -66,8 +66,8 @@ struct ReloadStatus {
   enum class State { kIdle, kRolling };
   enum class Result { kNone, kSucceeded, kFailed, kInterrupted };
   State state = State::kIdle;
-  int generation = 1;        // of the workers a finished reload leaves
-  int slots_done = 0;        // in the current rollout
+  int generation = 1;  // of the workers a finished reload leaves
+  int slots_done = 0;  // in the current rollout
   int slots_total = 0;
   Result last_result = Result::kNone;
   std::string last_message;  // why the last reload failed, or how it went
@@ -87,11 +87,11 @@ enum class WorkerState { kStarting, kOnline, kLeaving, kTerminating };
 const char* WorkerStateName(WorkerState state);
 
 struct WorkerInfo {
-  int id = 0;    // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
-  int slot = 0;  // 0..N-1
+  int id = 0;                // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
+  int slot = 0;              // 0..N-1
   int generation = 1;        // bumped by every reload
   bool replacement = false;  // a reload's new worker, not yet handed its slot
-  int pid = 0;   // 0 until spawned
+  int pid = 0;               // 0 until spawned
   WorkerState state = WorkerState::kStarting;
   TimePoint started_at{};
   std::optional<TimePoint> online_at;
@@ -104,7 +104,7 @@ struct SlotInfo {
   std::optional<int> worker_id;    // its live worker
   std::optional<int> incoming_id;  // a reload's replacement, until it is online
   bool retiring = false;           // removed by "scale": no restart, gone once empty
-  int restarts = 0;              // replacements after an exit on its own
+  int restarts = 0;                // replacements after an exit on its own
   int crashes_in_a_row = 0;
   std::optional<TimePoint> restart_at;
 };
@@ -132,10 +132,12 @@ class Cluster final : public Policy {
 
  private:
   void OnSignal(int signo, TimePoint now, std::vector<Action>* actions);
-  void OnReaped(const ChildrenReaped& reaped, TimePoint now, std::vector<Action>* actions);
+  void OnReaped(const ChildrenReaped& reaped, TimePoint now,
+                std::vector<Action>* actions);
   void OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint now,
                     std::vector<Action>* actions);
-  void OnSpawned(const WorkerSpawned& spawned, TimePoint now, std::vector<Action>* actions);
+  void OnSpawned(const WorkerSpawned& spawned, TimePoint now,
+                 std::vector<Action>* actions);
   void OnReport(const WorkerReport& report, TimePoint now, std::vector<Action>* actions);
   void OnTick(TimePoint now, std::vector<Action>* actions);
   void OnWorkerDeadline(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions);

@@ -48,7 +48,8 @@ struct Harness {
     for (const Action& action : spawned) {
       if (const auto* spawn = std::get_if<SpawnWorker>(&action)) {
         std::vector<Action> more;
-        cluster.Handle(WorkerSpawned{spawn->worker_id, 100 + spawn->worker_id, {}}, now, &more);
+        cluster.Handle(WorkerSpawned{spawn->worker_id, 100 + spawn->worker_id, {}}, now,
+                       &more);
         last.insert(last.end(), more.begin(), more.end());
       }
     }
@@ -98,7 +99,8 @@ TEST_SUITE("cluster") {
     h.Handle(WorkerReport{h.IdOfSlot(0), WorkerReport::Kind::kBooted}, t0);
     CHECK(h.cluster.online_workers() == 0);
     h.Handle(WorkerReport{h.IdOfSlot(0), WorkerReport::Kind::kListening}, t0);
-    h.Handle(WorkerReport{h.IdOfSlot(1), WorkerReport::Kind::kReady}, t0 + milliseconds(5));
+    h.Handle(WorkerReport{h.IdOfSlot(1), WorkerReport::Kind::kReady},
+             t0 + milliseconds(5));
     CHECK(h.cluster.online_workers() == 2);
     CHECK(h.cluster.workers().at(h.IdOfSlot(1)).online_at == t0 + milliseconds(5));
   }
@@ -140,7 +142,8 @@ TEST_SUITE("cluster") {
     }
     // The fourth crash in a row is one more than max_restarts = 3.
     int pid = h.PidOfSlot(0);
-    auto actions = h.Handle(ChildrenReaped{{{pid, Exited(1)}}, false}, now + milliseconds(10));
+    auto actions =
+        h.Handle(ChildrenReaped{{{pid, Exited(1)}}, false}, now + milliseconds(10));
     CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
     auto leave = All<AskWorkerToLeave>(actions);
     REQUIRE(leave.size() == 1);  // the other slot's worker
@@ -179,8 +182,10 @@ TEST_SUITE("cluster") {
     CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(5000));
 
     SUBCASE("both leave in time: exit 0 after the drain") {
-      h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(0)}}, false}, t0 + milliseconds(50));
-      auto done = h.Handle(ChildrenReaped{{{102, Exited(0)}}, true}, t0 + milliseconds(60));
+      h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(0)}}, false},
+               t0 + milliseconds(50));
+      auto done =
+          h.Handle(ChildrenReaped{{{102, Exited(0)}}, true}, t0 + milliseconds(60));
       auto exits = All<ExitInit>(done);
       REQUIRE(exits.size() == 1);
       CHECK(exits[0].code == 0);
@@ -263,7 +268,8 @@ TEST_SUITE("cluster") {
     h.cluster.Start(t0, &actions);
     auto spawn = std::get<SpawnWorker>(actions[0]);
     actions.clear();
-    h.cluster.Handle(WorkerSpawned{spawn.worker_id, 0, "fork: out of memory"}, t0, &actions);
+    h.cluster.Handle(WorkerSpawned{spawn.worker_id, 0, "fork: out of memory"}, t0,
+                     &actions);
     CHECK(h.cluster.workers().empty());
     REQUIRE(h.cluster.NextDeadline());
     CHECK(h.cluster.slots()[0].crashes_in_a_row == 1);
@@ -303,8 +309,9 @@ TEST_SUITE("reload") {
     most_workers = std::max(most_workers, h.cluster.workers().size());
 
     // The new worker is online: only now is the old one asked to leave.
-    auto online = h.Handle(WorkerReport{spawns[0].worker_id, WorkerReport::Kind::kListening},
-                           t0 + milliseconds(100));
+    auto online =
+        h.Handle(WorkerReport{spawns[0].worker_id, WorkerReport::Kind::kListening},
+                 t0 + milliseconds(100));
     auto leave = All<AskWorkerToLeave>(online);
     REQUIRE(leave.size() == 1);
     CHECK(leave[0].worker_id == old0);
@@ -312,7 +319,8 @@ TEST_SUITE("reload") {
     CHECK(h.IdOfSlot(0) == spawns[0].worker_id);
     most_workers = std::max(most_workers, h.cluster.workers().size());
 
-    auto exited = h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false}, t0 + milliseconds(200));
+    auto exited = h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false},
+                           t0 + milliseconds(200));
     auto next = All<SpawnWorker>(exited);
     REQUIRE(next.size() == 1);
     CHECK(next[0].slot == 1);
@@ -343,8 +351,8 @@ TEST_SUITE("reload") {
     int old1 = h.IdOfSlot(1);
     auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
     int incoming = All<SpawnWorker>(hup)[0].worker_id;
-    auto crash =
-        h.Handle(ChildrenReaped{{{100 + incoming, Exited(1)}}, false}, t0 + milliseconds(50));
+    auto crash = h.Handle(ChildrenReaped{{{100 + incoming, Exited(1)}}, false},
+                          t0 + milliseconds(50));
     CHECK(All<AskWorkerToLeave>(crash).empty());
     CHECK(All<SendSignal>(crash).empty());
     CHECK(All<SpawnWorker>(crash).empty());
@@ -352,11 +360,13 @@ TEST_SUITE("reload") {
     CHECK(h.IdOfSlot(1) == old1);
     CHECK(h.cluster.online_workers() == 2);
     CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kFailed);
-    CHECK(h.cluster.reload().last_message.find("before it was online") != std::string::npos);
+    CHECK(h.cluster.reload().last_message.find("before it was online") !=
+          std::string::npos);
     CHECK_FALSE(h.cluster.NextDeadline());  // no restart of the failed replacement
 
     SUBCASE("the next reload starts afresh") {
-      CHECK(All<SpawnWorker>(h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(60))).size() == 1);
+      CHECK(All<SpawnWorker>(h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(60)))
+                .size() == 1);
     }
   }
 
@@ -394,11 +404,13 @@ TEST_SUITE("reload") {
     CHECK(h.IdOfSlot(0) == old0);
     CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kFailed);
     // Its exit is expected: no restart, no second abort.
-    auto gone = h.Handle(ChildrenReaped{{{100 + incoming, 15}}, false}, t0 + milliseconds(3100));
+    auto gone =
+        h.Handle(ChildrenReaped{{{100 + incoming, 15}}, false}, t0 + milliseconds(3100));
     CHECK(gone.empty());
   }
 
-  TEST_CASE("a reload asked for during a reload is merged and starts over after the slot") {
+  TEST_CASE(
+      "a reload asked for during a reload is merged and starts over after the slot") {
     Harness h(Config(2));
     h.Start();
     AllOnline(h, t0);
@@ -408,7 +420,8 @@ TEST_SUITE("reload") {
     int new0 = All<SpawnWorker>(first)[0].worker_id;
     int old0 = h.IdOfSlot(0);
     h.Handle(WorkerReport{new0, WorkerReport::Kind::kListening}, t0 + milliseconds(20));
-    auto exited = h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false}, t0 + milliseconds(30));
+    auto exited =
+        h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false}, t0 + milliseconds(30));
     // Starts over at slot 0, with a newer generation.
     auto spawns = All<SpawnWorker>(exited);
     REQUIRE(spawns.size() == 1);
@@ -443,11 +456,13 @@ TEST_SUITE("reload") {
     CHECK(h.cluster.workers().size() == 6);  // N + batch, never more
   }
 
-  TEST_CASE("a slot waiting for its restart is skipped: the restart is of the new generation") {
+  TEST_CASE(
+      "a slot waiting for its restart is skipped: the restart is of the new generation") {
     Harness h(Config(2));
     h.Start();
     AllOnline(h, t0);
-    h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false}, t0 + milliseconds(5000));
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false},
+             t0 + milliseconds(5000));
     auto hup = h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(5001));
     auto spawns = All<SpawnWorker>(hup);
     REQUIRE(spawns.size() == 1);
@@ -471,7 +486,8 @@ TEST_SUITE("scale") {
     CHECK(leave.size() == 2);
     int pid1 = h.PidOfSlot(1);
     int pid2 = h.PidOfSlot(2);
-    h.Handle(ChildrenReaped{{{pid1, Exited(0)}, {pid2, Exited(0)}}, false}, t0 + milliseconds(20));
+    h.Handle(ChildrenReaped{{{pid1, Exited(0)}, {pid2, Exited(0)}}, false},
+             t0 + milliseconds(20));
     CHECK(h.cluster.slots().size() == 1);
     CHECK(h.cluster.workers().size() == 1);
     CHECK_FALSE(h.cluster.NextDeadline());  // no restarts of retired slots
@@ -485,8 +501,10 @@ TEST_SUITE("scale") {
     CHECK(All<SpawnWorker>(h.Handle(ScaleRequested{2}, t0)).empty());
     int incoming = All<SpawnWorker>(hup)[0].worker_id;
     int old = h.IdOfSlot(0);
-    h.Handle(WorkerReport{incoming, WorkerReport::Kind::kListening}, t0 + milliseconds(5));
-    auto done = h.Handle(ChildrenReaped{{{100 + old, Exited(0)}}, false}, t0 + milliseconds(10));
+    h.Handle(WorkerReport{incoming, WorkerReport::Kind::kListening},
+             t0 + milliseconds(5));
+    auto done =
+        h.Handle(ChildrenReaped{{{100 + old, Exited(0)}}, false}, t0 + milliseconds(10));
     auto spawns = All<SpawnWorker>(done);
     REQUIRE(spawns.size() == 1);
     CHECK(spawns[0].slot == 1);

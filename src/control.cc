@@ -32,8 +32,9 @@ std::string Quote(std::string_view line) {
 
 Command ParseLine(std::string_view line) {
   line = Trim(line);
-  if (std::any_of(line.begin(), line.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\t'; })) {
+  if (std::any_of(line.begin(), line.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 && c != '\t';
+      })) {
     return Invalid{fmt::format("'{}' holds control characters", Quote(line))};
   }
   if (line == "reload") {
@@ -42,14 +43,17 @@ Command ParseLine(std::string_view line) {
   if (line.starts_with("scale ") || line.starts_with("scale\t")) {
     std::string_view number = Trim(line.substr(6));
     int workers = 0;
-    auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), workers);
+    auto [ptr, ec] =
+        std::from_chars(number.data(), number.data() + number.size(), workers);
     if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() ||
         workers < 1 || workers > 4096) {
-      return Invalid{fmt::format("'{}': scale takes a worker count from 1 to 4096", Quote(line))};
+      return Invalid{
+          fmt::format("'{}': scale takes a worker count from 1 to 4096", Quote(line))};
     }
     return Scale{workers};
   }
-  return Invalid{fmt::format("unknown command '{}' (commands: reload, scale N)", Quote(line))};
+  return Invalid{
+      fmt::format("unknown command '{}' (commands: reload, scale N)", Quote(line))};
 }
 
 void Parser::Feed(std::string_view bytes, std::vector<Command>* commands) {

@@ -43,7 +43,8 @@ void ControlFifo::OnReadable() {
       } else if (const auto* scale = std::get_if<control::Scale>(&command)) {
         report_(ScaleRequested{scale->workers});
       } else {
-        Log(Level::kWarning, "control FIFO: ignoring {}", std::get<control::Invalid>(command).why);
+        Log(Level::kWarning, "control FIFO: ignoring {}",
+            std::get<control::Invalid>(command).why);
       }
     }
   }

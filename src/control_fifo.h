@@ -18,7 +18,8 @@ class ControlFifo {
  public:
   using ReportFn = std::function<void(Event)>;
 
-  ControlFifo(EventLoop* loop, ReportFn report) : loop_(loop), report_(std::move(report)) {}
+  ControlFifo(EventLoop* loop, ReportFn report)
+      : loop_(loop), report_(std::move(report)) {}
   ~ControlFifo();
   ControlFifo(const ControlFifo&) = delete;
   ControlFifo& operator=(const ControlFifo&) = delete;

@@ -16,8 +16,9 @@ TEST_SUITE("control") {
   }
 
   TEST_CASE("bad commands are invalid, with a reason") {
-    for (std::string_view bad : {"reloadx", "RELOAD", "scale", "scale 0", "scale -1", "scale 4x",
-                                 "scale 99999", "stop", "re\x01load", "reload now"}) {
+    for (std::string_view bad :
+         {"reloadx", "RELOAD", "scale", "scale 0", "scale -1", "scale 4x", "scale 99999",
+          "stop", "re\x01load", "reload now"}) {
       CAPTURE(bad);
       auto command = ParseLine(bad);
       REQUIRE(std::holds_alternative<Invalid>(command));
@@ -50,8 +51,8 @@ TEST_SUITE("control") {
   TEST_CASE("several long lines in one write are each reported, in order") {
     Parser parser;
     std::vector<Command> commands;
-    std::string burst = std::string(300, 'a') + "\nreload\n" + std::string(300, 'b') +
-                        "\nscale 2\n";
+    std::string burst =
+        std::string(300, 'a') + "\nreload\n" + std::string(300, 'b') + "\nscale 2\n";
     parser.Feed(burst, &commands);
     REQUIRE(commands.size() == 4);
     CHECK(std::holds_alternative<Invalid>(commands[0]));

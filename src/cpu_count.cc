@@ -9,10 +9,12 @@ namespace cinit {
 namespace {
 
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\t')) {
+  while (!text.empty() &&
+         (text.front() == ' ' || text.front() == '\n' || text.front() == '\t')) {
     text.remove_prefix(1);
   }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t')) {
+  while (!text.empty() &&
+         (text.back() == ' ' || text.back() == '\n' || text.back() == '\t')) {
     text.remove_suffix(1);
   }
   return text;
@@ -55,7 +57,8 @@ std::optional<int> ParseCgroupV2CpuMax(std::string_view text) {
   return QuotaToCpus(*q, *p);
 }
 
-std::optional<int> ParseCgroupV1Quota(std::string_view quota_text, std::string_view period_text) {
+std::optional<int> ParseCgroupV1Quota(std::string_view quota_text,
+                                      std::string_view period_text) {
   auto q = ToInteger(Trim(quota_text));
   auto p = ToInteger(Trim(period_text));
   if (!q || !p) {
@@ -69,7 +72,8 @@ CgroupPaths ParseProcCgroup(std::string_view text) {
   while (!text.empty()) {
     auto newline = text.find('\n');
     std::string_view line = text.substr(0, newline);
-    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    text =
+        newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     // "hierarchy-ID:controller-list:cgroup-path"
     auto first = line.find(':');
     auto second = first == std::string_view::npos ? first : line.find(':', first + 1);
@@ -113,17 +117,19 @@ std::vector<std::string> CgroupAncestry(std::string_view path) {
   return out;
 }
 
-CpuLimit UsableCpus(int affinity, std::optional<int> quota, std::string_view quota_source) {
+CpuLimit UsableCpus(int affinity, std::optional<int> quota,
+                    std::string_view quota_source) {
   CpuLimit limit;
   affinity = std::max(affinity, 1);
   if (quota && *quota < affinity) {
     limit.cpus = *quota;
-    limit.how = fmt::format("{} from the CPU quota ({}), below the {} CPUs of the affinity mask",
-                            *quota, quota_source, affinity);
+    limit.how =
+        fmt::format("{} from the CPU quota ({}), below the {} CPUs of the affinity mask",
+                    *quota, quota_source, affinity);
   } else if (quota) {
     limit.cpus = affinity;
-    limit.how = fmt::format("{} from the affinity mask (CPU quota {}: {})", affinity, *quota,
-                            quota_source);
+    limit.how = fmt::format("{} from the affinity mask (CPU quota {}: {})", affinity,
+                            *quota, quota_source);
   } else {
     limit.cpus = affinity;
     limit.how = fmt::format("{} from the affinity mask (no CPU quota)", affinity);

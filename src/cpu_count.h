@@ -19,7 +19,8 @@ namespace cinit {
 std::optional<int> ParseCgroupV2CpuMax(std::string_view text);
 
 // cgroup v1: cpu.cfs_quota_us and cpu.cfs_period_us ("-1" means no quota).
-std::optional<int> ParseCgroupV1Quota(std::string_view quota_text, std::string_view period_text);
+std::optional<int> ParseCgroupV1Quota(std::string_view quota_text,
+                                      std::string_view period_text);
 
 // Parses /proc/self/cgroup. Returns the v2 path ("0::/a/b") and the v1 path of the
 // controller list containing "cpu" ("4:cpu,cpuacct:/a/b"), either empty if absent.
@@ -39,7 +40,8 @@ struct CpuLimit {
 
 // Combines an affinity count with the quotas found (already the minimum over the
 // ancestry, nullopt when none).
-CpuLimit UsableCpus(int affinity, std::optional<int> quota, std::string_view quota_source);
+CpuLimit UsableCpus(int affinity, std::optional<int> quota,
+                    std::string_view quota_source);
 
 // Resolves -i: n > 0 → n; 0 → usable; -k → usable - k; always at least 1.
 int ResolveInstances(int requested, int usable);

@@ -72,8 +72,8 @@ struct ScaleRequested {
   int workers;
 };
 
-using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned, WorkerReport,
-                           ReloadRequested, ScaleRequested>;
+using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned,
+                           WorkerReport, ReloadRequested, ScaleRequested>;
 
 // ---- Actions (core -> world) ----
 
@@ -119,7 +119,8 @@ class Policy {
   virtual ~Policy() = default;
   // Appends to *actions what to do about event at time now. (An out-parameter so
   // the loop reuses one buffer: no allocation per signal on the hot path.)
-  virtual void Handle(const Event& event, TimePoint now, std::vector<Action>* actions) = 0;
+  virtual void Handle(const Event& event, TimePoint now,
+                      std::vector<Action>* actions) = 0;
   // Returns when Handle(Tick{}) must next be called, if ever.
   virtual std::optional<TimePoint> NextDeadline() const = 0;
 };

@@ -55,10 +55,11 @@ int RunCluster(const Options& options) {
   if (requested <= 0) {
     CpuLimit cpus = os::ReadUsableCpus();
     count = ResolveInstances(requested, cpus.cpus);
-    Log(Level::kInfo, "usable CPUs: {}; -i {} gives {} worker(s)", cpus.how, requested, count);
+    Log(Level::kInfo, "usable CPUs: {}; -i {} gives {} worker(s)", cpus.how, requested,
+        count);
   }
-  IpcDecision ipc =
-      DecideNodeIpc(options.ipc, options.command.front(), os::ReadShebang(options.command.front()));
+  IpcDecision ipc = DecideNodeIpc(options.ipc, options.command.front(),
+                                  os::ReadShebang(options.command.front()));
   Log(Level::kInfo, "{} worker(s) of '{}'; Node IPC channel: {} ({})", count,
       options.command.front(), ipc.node_ipc ? "yes" : "no", ipc.why);
   os::UniqueFd cwd = os::DetachFromInheritedState();
@@ -121,8 +122,10 @@ int RunCtl(std::span<const std::string_view> args) {
     line += args[i];
   }
   // Check here, so a typo is reported to the person typing, not only in cinit's log.
-  if (auto command = control::ParseLine(line); std::holds_alternative<control::Invalid>(command)) {
-    return Fail(kExitUsage, fmt::format("ctl: {}", std::get<control::Invalid>(command).why));
+  if (auto command = control::ParseLine(line);
+      std::holds_alternative<control::Invalid>(command)) {
+    return Fail(kExitUsage,
+                fmt::format("ctl: {}", std::get<control::Invalid>(command).why));
   }
   if (Status s = os::WriteControlLine(path, line); !s.ok()) {
     return Fail(kExitStartupError, fmt::format("ctl: {}", s.message()));

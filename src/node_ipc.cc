@@ -151,12 +151,13 @@ Message Parse(std::string_view line) {
 
 std::string EncodeQueryReply(const ServerQuery& query, int64_t seq, std::string_view key,
                              int error, bool has_handle) {
-  json reply = {{"cmd", "NODE_CLUSTER"}, {"errno", error}, {"key", key},
+  json reply = {{"cmd", "NODE_CLUSTER"}, {"errno", error},  {"key", key},
                 {"ack", query.seq},      {"data", nullptr}, {"seq", seq}};
   if (!has_handle) {
     return reply.dump() + "\n";
   }
-  bool udp = query.type == ServerQuery::Type::kUdp4 || query.type == ServerQuery::Type::kUdp6;
+  bool udp =
+      query.type == ServerQuery::Type::kUdp4 || query.type == ServerQuery::Type::kUdp6;
   json wrapper = {{"cmd", "NODE_HANDLE"},
                   {"type", udp ? "dgram.Native" : "net.Native"},
                   {"msg", std::move(reply)}};

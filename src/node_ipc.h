@@ -69,14 +69,14 @@ struct ServerQuery {
   std::optional<std::string> address;  // null: every address (dual-stack, IPv4 fallback)
   int port = 0;
   enum class Type { kTcp4, kTcp6, kUdp4, kUdp6, kPipe } type = Type::kTcp4;
-  int fd = -1;            // listen({fd}): the primary's fd; unsupported by cinit
+  int fd = -1;             // listen({fd}): the primary's fd; unsupported by cinit
   bool ipv6_only = false;  // flags & UV_TCP_IPV6ONLY
 };
 
-struct UserReady {};          // "ready" or "online"
-struct ClusterOnline {};      // act online
-struct ClusterListening {};   // act listening
-struct ClusterClose {};       // act close
+struct UserReady {};         // "ready" or "online"
+struct ClusterOnline {};     // act online
+struct ClusterListening {};  // act listening
+struct ClusterClose {};      // act close
 struct ExitedAfterDisconnect {
   int64_t seq = 0;
 };
@@ -91,9 +91,9 @@ struct Malformed {
   std::string why;
 };
 
-using Message = std::variant<UserReady, ClusterOnline, ServerQuery, ClusterListening,
-                             ClusterClose, ExitedAfterDisconnect, HandleAck, HandleNack,
-                             Ignored, Malformed>;
+using Message =
+    std::variant<UserReady, ClusterOnline, ServerQuery, ClusterListening, ClusterClose,
+                 ExitedAfterDisconnect, HandleAck, HandleNack, Ignored, Malformed>;
 
 // Parses one line from a worker. Never throws.
 Message Parse(std::string_view line);

@@ -48,7 +48,8 @@ TEST_SUITE("node_ipc") {
   }
 
   TEST_CASE("garbage is malformed, never an exception") {
-    for (std::string_view bad : {"", "{", "not json", "\"unterminated", "{\"cmd\":}", "\xff\xfe"}) {
+    for (std::string_view bad :
+         {"", "{", "not json", "\"unterminated", "{\"cmd\":}", "\xff\xfe"}) {
       CAPTURE(bad);
       CHECK(std::holds_alternative<Malformed>(Parse(bad)));
     }
@@ -61,7 +62,8 @@ TEST_SUITE("node_ipc") {
         R"({"cmd":"NODE_CLUSTER","act":"listening","index":0,"data":null,"address":null,"port":3000,"addressType":4,"seq":2})")));
     CHECK(std::holds_alternative<HandleAck>(Parse(R"({"cmd":"NODE_HANDLE_ACK"})")));
     CHECK(std::holds_alternative<HandleNack>(Parse(R"({"cmd":"NODE_HANDLE_NACK"})")));
-    auto exited = Parse(R"({"cmd":"NODE_CLUSTER","act":"exitedAfterDisconnect","seq":7})");
+    auto exited =
+        Parse(R"({"cmd":"NODE_CLUSTER","act":"exitedAfterDisconnect","seq":7})");
     REQUIRE(std::holds_alternative<ExitedAfterDisconnect>(exited));
     CHECK(std::get<ExitedAfterDisconnect>(exited).seq == 7);
   }
@@ -100,8 +102,8 @@ TEST_SUITE("node_ipc") {
         Parse(R"({"cmd":"NODE_CLUSTER","act":"queryServer","port":3000})")));
     CHECK(std::holds_alternative<Malformed>(
         Parse(R"({"cmd":"NODE_CLUSTER","act":"queryServer","port":70000,"seq":1})")));
-    CHECK(std::holds_alternative<Malformed>(
-        Parse(R"({"cmd":"NODE_CLUSTER","act":"queryServer","port":1,"addressType":"tcp9","seq":1})")));
+    CHECK(std::holds_alternative<Malformed>(Parse(
+        R"({"cmd":"NODE_CLUSTER","act":"queryServer","port":1,"addressType":"tcp9","seq":1})")));
   }
 
   TEST_CASE("the reply to queryServer acks its seq and wraps the handle") {
@@ -120,7 +122,8 @@ TEST_SUITE("node_ipc") {
     CHECK(json["msg"]["key"] == "k");
 
     q.type = ServerQuery::Type::kUdp6;
-    CHECK(nlohmann::json::parse(EncodeQueryReply(q, 2, "k", 0, true))["type"] == "dgram.Native");
+    CHECK(nlohmann::json::parse(EncodeQueryReply(q, 2, "k", 0, true))["type"] ==
+          "dgram.Native");
 
     auto error = nlohmann::json::parse(EncodeQueryReply(q, 3, "k", -98, false));
     CHECK(error["cmd"] == "NODE_CLUSTER");

@@ -22,16 +22,19 @@ constexpr std::string_view kUsage =
     "Options:\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
-    "  -v, --verbose            log more (repeatable: info, debug); env CINIT_VERBOSITY=0..3\n"
+    "  -v, --verbose            log more (repeatable: info, debug); env "
+    "CINIT_VERBOSITY=0..3\n"
     "      --kill-timeout MS    time between the stop signal and SIGKILL (default 1600)\n"
-    "  -s                       accepted for tini compatibility (subreaper is automatic)\n"
+    "  -s                       accepted for tini compatibility (subreaper is "
+    "automatic)\n"
     "\n"
     "Cluster mode:\n"
     "  -i, --instances N        N workers; 0 or 'max': one per usable CPU (affinity and\n"
     "                           cgroup quota); -K: usable CPUs minus K (at least 1)\n"
     "      --instance-var NAME  variable holding the worker's index (NODE_APP_INSTANCE;\n"
     "                           env PM2_PROCESS_INSTANCE_VAR)\n"
-    "      --ipc auto|node|none Node IPC channel for workers (auto: when COMMAND is node\n"
+    "      --ipc auto|node|none Node IPC channel for workers (auto: when COMMAND is "
+    "node\n"
     "                           or a script run by node)\n"
     "      --listen ADDR:PORT   open this TCP socket and pass it to every worker as\n"
     "                           LISTEN_FDS (repeatable; ':PORT' is every address)\n"
@@ -39,7 +42,8 @@ constexpr std::string_view kUsage =
     "                           SO_REUSEPORT socket per worker (see README)\n"
     "      --stop-signal SIG    signal that stops a worker (default SIGTERM)\n"
     "      --graceful-timeout MS  time a Node worker has to exit after 'shutdown'\n"
-    "                           before the stop signal (default 8000; env PM2_GRACEFUL_TIMEOUT)\n"
+    "                           before the stop signal (default 8000; env "
+    "PM2_GRACEFUL_TIMEOUT)\n"
     "      --min-uptime MS      a worker dying sooner counts as a crash (default 1000)\n"
     "      --max-restarts N     crashes in a row before cinit gives up (default 10)\n"
     "\n"
@@ -58,7 +62,8 @@ constexpr std::string_view kUsage =
 constexpr long long kMaxMillis = 24LL * 3600 * 1000;
 
 // Parses a decimal integer in [min, max].
-std::optional<long long> ParseInteger(std::string_view text, long long min, long long max) {
+std::optional<long long> ParseInteger(std::string_view text, long long min,
+                                      long long max) {
   long long value = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
@@ -86,9 +91,10 @@ Status ParseInstances(std::string_view value, Options* out) {
   }
   auto n = ParseInteger(value, -4096, 4096);
   if (!n) {
-    return Status::Error(fmt::format(
-        "-i: '{}' is not a worker count (N, 0 or 'max' for one per CPU, -K for CPUs minus K)",
-        value));
+    return Status::Error(
+        fmt::format("-i: '{}' is not a worker count (N, 0 or 'max' for one per CPU, -K "
+                    "for CPUs minus K)",
+                    value));
   }
   out->instances = static_cast<int>(*n);
   return Status::Ok();
@@ -153,8 +159,8 @@ constexpr std::array kValueOptions = {
     ValueOption{"--balance", "",
                 [](std::string_view v, Options* o) {
                   if (v != "shared" && v != "reuseport") {
-                    return Status::Error(
-                        fmt::format("--balance: '{}' is not one of shared, reuseport", v));
+                    return Status::Error(fmt::format(
+                        "--balance: '{}' is not one of shared, reuseport", v));
                   }
                   o->balance_reuseport = v == "reuseport";
                   return Status::Ok();
@@ -163,7 +169,8 @@ constexpr std::array kValueOptions = {
                 [](std::string_view v, Options* o) {
                   int signo = ParseSignal(v);
                   if (signo == 0) {
-                    return Status::Error(fmt::format("--stop-signal: unknown signal '{}'", v));
+                    return Status::Error(
+                        fmt::format("--stop-signal: unknown signal '{}'", v));
                   }
                   o->stop_signal = signo;
                   return Status::Ok();
@@ -184,8 +191,8 @@ constexpr std::array kValueOptions = {
                 [](std::string_view v, Options* o) {
                   auto n = ParseInteger(v, 1, 4096);
                   if (!n) {
-                    return Status::Error(
-                        fmt::format("--reload-batch: '{}' is not a count from 1 to 4096", v));
+                    return Status::Error(fmt::format(
+                        "--reload-batch: '{}' is not a count from 1 to 4096", v));
                   }
                   o->reload_batch = static_cast<int>(*n);
                   return Status::Ok();
@@ -227,15 +234,16 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out) {
     }
   }
   if (auto text = env("PM2_GRACEFUL_LISTEN_TIMEOUT")) {
-    if (Status s = ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text, &out->listen_timeout);
+    if (Status s =
+            ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text, &out->listen_timeout);
         !s.ok()) {
       return s;
     }
   }
   if (auto text = env("PM2_PROCESS_INSTANCE_VAR")) {
     if (!IsValidEnvName(*text)) {
-      return Status::Error(
-          fmt::format("PM2_PROCESS_INSTANCE_VAR: '{}' is not a valid variable name", *text));
+      return Status::Error(fmt::format(
+          "PM2_PROCESS_INSTANCE_VAR: '{}' is not a valid variable name", *text));
     }
     out->instance_var = *text;
   }
@@ -352,7 +360,8 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     out.command.emplace_back(args[i]);
   }
   if (out.command.empty() && !out.show_help && !out.show_version) {
-    return Status::Error("no command given (usage: cinit [OPTIONS] [--] COMMAND [ARG...])");
+    return Status::Error(
+        "no command given (usage: cinit [OPTIONS] [--] COMMAND [ARG...])");
   }
   if (!out.instances && !out.listen.empty()) {
     return Status::Error("--listen needs cluster mode (-i N)");

@@ -35,8 +35,9 @@ struct ListenAddress {
 };
 
 struct Options {
-  std::vector<std::string> command;  // COMMAND and its arguments; empty only with help/version
-  int verbosity = 1;                 // 0 error .. 3 debug
+  std::vector<std::string>
+      command;        // COMMAND and its arguments; empty only with help/version
+  int verbosity = 1;  // 0 error .. 3 debug
   // Time between the stop signal (SIGTERM) and SIGKILL: for workers being stopped,
   // and for the processes left when the main child of single mode exits.
   std::chrono::milliseconds kill_timeout{1600};
@@ -52,7 +53,7 @@ struct Options {
   // How workers share a port: one socket (one accept queue) for all, or one
   // SO_REUSEPORT socket per worker slot.
   bool balance_reuseport = false;
-  int stop_signal = 15;               // SIGTERM
+  int stop_signal = 15;  // SIGTERM
   // How long a Node worker has to exit after 'shutdown' + disconnect before it
   // gets the stop signal.
   std::chrono::milliseconds graceful_timeout{8000};

@@ -12,7 +12,8 @@ struct Parsed {
   Options options;
 };
 
-Parsed Parse(std::vector<std::string_view> args, std::map<std::string, std::string> env = {}) {
+Parsed Parse(std::vector<std::string_view> args,
+             std::map<std::string, std::string> env = {}) {
   Parsed parsed;
   parsed.status = ParseOptions(
       args,
@@ -145,8 +146,10 @@ TEST_SUITE("options") {
   }
 
   TEST_CASE("--instance-var and PM2_PROCESS_INSTANCE_VAR must be variable names") {
-    CHECK(Parse({"--instance-var", "WORKER_ID", "x"}).options.instance_var == "WORKER_ID");
-    CHECK(Parse({"x"}, {{"PM2_PROCESS_INSTANCE_VAR", "ID"}}).options.instance_var == "ID");
+    CHECK(Parse({"--instance-var", "WORKER_ID", "x"}).options.instance_var ==
+          "WORKER_ID");
+    CHECK(Parse({"x"}, {{"PM2_PROCESS_INSTANCE_VAR", "ID"}}).options.instance_var ==
+          "ID");
     CHECK(Parse({"x"}).options.instance_var == "NODE_APP_INSTANCE");
     CHECK_FALSE(Parse({"--instance-var", "A=B", "x"}).status.ok());
     CHECK_FALSE(Parse({"--instance-var", "1X", "x"}).status.ok());
@@ -167,16 +170,16 @@ TEST_SUITE("options") {
   }
 
   TEST_CASE("--listen addresses") {
-    auto p = Parse({"-i", "2", "--listen", "127.0.0.1:8080", "--listen", "[::1]:9", "--listen",
-                    ":80", "x"});
+    auto p = Parse({"-i", "2", "--listen", "127.0.0.1:8080", "--listen", "[::1]:9",
+                    "--listen", ":80", "x"});
     REQUIRE(p.status.ok());
     REQUIRE(p.options.listen.size() == 3);
     CHECK(p.options.listen[0] == ListenAddress{"127.0.0.1", 8080});
     CHECK(p.options.listen[1] == ListenAddress{"::1", 9});
     CHECK(p.options.listen[2] == ListenAddress{"", 80});
     CHECK(ParseListenAddress("3000") == ListenAddress{"", 3000});
-    for (std::string_view bad : {"localhost:80", "1.2.3.4:0", "1.2.3.4:65536", "[::1:80", "::1:80",
-                                 "1.2.3:80", ""}) {
+    for (std::string_view bad : {"localhost:80", "1.2.3.4:0", "1.2.3.4:65536", "[::1:80",
+                                 "::1:80", "1.2.3:80", ""}) {
       CAPTURE(bad);
       CHECK_FALSE(ParseListenAddress(bad));
     }

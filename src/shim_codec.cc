@@ -19,7 +19,8 @@ Message Decode(std::string_view datagram, int fds) {
   if (header.magic != CINIT_SHIM_MAGIC || header.version != CINIT_SHIM_VERSION) {
     return Invalid{"bad magic or version"};
   }
-  if (header.type == CINIT_SHIM_TYPE_HELLO && datagram.size() == sizeof(cinit_shim_hello)) {
+  if (header.type == CINIT_SHIM_TYPE_HELLO &&
+      datagram.size() == sizeof(cinit_shim_hello)) {
     return Hello{header.pid};
   }
   if (header.type != CINIT_SHIM_TYPE_BIND ||

@@ -29,7 +29,8 @@ cinit_shim_bind_request Request(int family, int type, int port) {
 
 TEST_SUITE("shim_codec") {
   TEST_CASE("HELLO") {
-    cinit_shim_hello hello{{CINIT_SHIM_MAGIC, CINIT_SHIM_VERSION, CINIT_SHIM_TYPE_HELLO, 42}};
+    cinit_shim_hello hello{
+        {CINIT_SHIM_MAGIC, CINIT_SHIM_VERSION, CINIT_SHIM_TYPE_HELLO, 42}};
     auto message = shim::Decode(Bytes(&hello, sizeof(hello)), 0);
     REQUIRE(std::holds_alternative<shim::Hello>(message));
     CHECK(std::get<shim::Hello>(message).pid == 42);
@@ -60,15 +61,18 @@ TEST_SUITE("shim_codec") {
     auto r = Request(AF_INET, SOCK_STREAM, 80);
     CHECK(std::holds_alternative<shim::Invalid>(shim::Decode(Bytes(&r, sizeof(r)), 0)));
     CHECK(std::holds_alternative<shim::Invalid>(shim::Decode(Bytes(&r, sizeof(r)), 2)));
-    CHECK(std::holds_alternative<shim::Invalid>(shim::Decode(Bytes(&r, sizeof(r) - 1), 1)));
+    CHECK(
+        std::holds_alternative<shim::Invalid>(shim::Decode(Bytes(&r, sizeof(r) - 1), 1)));
     CHECK(std::holds_alternative<shim::Invalid>(shim::Decode("", 0)));
-    CHECK(std::holds_alternative<shim::Invalid>(shim::Decode("garbage and more garbage", 0)));
+    CHECK(std::holds_alternative<shim::Invalid>(
+        shim::Decode("garbage and more garbage", 0)));
     auto bad_magic = r;
     bad_magic.header.magic = 1;
     CHECK(std::holds_alternative<shim::Invalid>(
         shim::Decode(Bytes(&bad_magic, sizeof(bad_magic)), 1)));
     auto port0 = Request(AF_INET, SOCK_STREAM, 0);
-    CHECK(std::holds_alternative<shim::Invalid>(shim::Decode(Bytes(&port0, sizeof(port0)), 1)));
+    CHECK(std::holds_alternative<shim::Invalid>(
+        shim::Decode(Bytes(&port0, sizeof(port0)), 1)));
     auto unix_family = Request(AF_UNIX, SOCK_STREAM, 80);
     CHECK(std::holds_alternative<shim::Invalid>(
         shim::Decode(Bytes(&unix_family, sizeof(unix_family)), 1)));

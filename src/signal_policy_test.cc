@@ -8,9 +8,9 @@ namespace cinit {
 
 TEST_SUITE("signal_policy") {
   TEST_CASE("the signals a runtime sends are forwarded") {
-    for (int signo : {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGTERM, SIGWINCH, SIGALRM,
-                      SIGCONT, SIGPIPE, SIGTSTP, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
-                      SIGIO, SIGPWR, SIGSTKFLT}) {
+    for (int signo : {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGTERM, SIGWINCH,
+                      SIGALRM, SIGCONT, SIGPIPE, SIGTSTP, SIGURG, SIGXCPU, SIGXFSZ,
+                      SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT}) {
       CAPTURE(signo);
       CHECK(ClassifySignal(signo) == SignalDisposition::kForward);
       CHECK(IsCaught(signo));
@@ -30,8 +30,8 @@ TEST_SUITE("signal_policy") {
   }
 
   TEST_CASE("fault signals keep their default action; KILL and STOP cannot be caught") {
-    for (int signo : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGKILL,
-                      SIGSTOP}) {
+    for (int signo :
+         {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGKILL, SIGSTOP}) {
       CAPTURE(signo);
       CHECK(ClassifySignal(signo) == SignalDisposition::kDefault);
       CHECK_FALSE(IsCaught(signo));
@@ -71,8 +71,8 @@ TEST_SUITE("signal_policy") {
   }
 
   TEST_CASE("parsing rejects what is not a signal") {
-    for (std::string_view bad : {"", "0", "65", "-1", "SIG", "TERMX", "RTMIN+99", "RTMIN-1",
-                                 "RTMAX+1", "1.5"}) {
+    for (std::string_view bad :
+         {"", "0", "65", "-1", "SIG", "TERMX", "RTMIN+99", "RTMIN-1", "RTMAX+1", "1.5"}) {
       CAPTURE(bad);
       CHECK(ParseSignal(bad) == 0);
     }

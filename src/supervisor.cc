@@ -57,7 +57,8 @@ void Supervisor::OnReaped(const ChildrenReaped& reaped, TimePoint now,
     }
   }
   if (main_just_exited) {
-    drain_.Start(now, config_.kill_timeout, main_exit_->ShellCode(), reaped.none_left, actions);
+    drain_.Start(now, config_.kill_timeout, main_exit_->ShellCode(), reaped.none_left,
+                 actions);
   } else if (main_exit_) {
     drain_.OnReaped(reaped.none_left, actions);
   }

@@ -43,7 +43,8 @@ class Supervisor final : public Policy {
 
  private:
   void OnSignal(int signo, std::vector<Action>* actions);
-  void OnReaped(const ChildrenReaped& reaped, TimePoint now, std::vector<Action>* actions);
+  void OnReaped(const ChildrenReaped& reaped, TimePoint now,
+                std::vector<Action>* actions);
 
   SupervisorConfig config_;
   std::optional<ExitInfo> main_exit_;

@@ -110,7 +110,8 @@ TEST_SUITE("supervisor") {
     CHECK(*sup.NextDeadline() == t0 + milliseconds(500));
 
     SUBCASE("the last one exits in time: exit with the main child's code") {
-      auto more = s.Handle(Reaped({{200, Killed(SIGTERM)}}, false), t0 + milliseconds(10));
+      auto more =
+          s.Handle(Reaped({{200, Killed(SIGTERM)}}, false), t0 + milliseconds(10));
       CHECK(more.empty());
       auto done = s.Handle(Reaped({{201, Exited(0)}}, true), t0 + milliseconds(20));
       REQUIRE(done.size() == 1);
@@ -121,10 +122,11 @@ TEST_SUITE("supervisor") {
     SUBCASE("a tick before the deadline does nothing") {
       CHECK(s.Handle(Tick{}, t0 + milliseconds(499)).empty());
       CHECK_FALSE(sup.main_running());
-    CHECK_FALSE(sup.done());
+      CHECK_FALSE(sup.done());
     }
 
-    SUBCASE("the deadline passes: SIGKILL everyone, reap, then exit after the kill wait") {
+    SUBCASE(
+        "the deadline passes: SIGKILL everyone, reap, then exit after the kill wait") {
       auto kill = s.Handle(Tick{}, t0 + milliseconds(500));
       REQUIRE(kill.size() == 2);
       CHECK(Get<SignalEveryone>(kill, 0)->signo == SIGKILL);
@@ -132,7 +134,8 @@ TEST_SUITE("supervisor") {
       CHECK_FALSE(sup.done());
 
       SUBCASE("they die: exit with the main child's code") {
-        auto done = s.Handle(Reaped({{200, Killed(SIGKILL)}}, true), t0 + milliseconds(501));
+        auto done =
+            s.Handle(Reaped({{200, Killed(SIGKILL)}}, true), t0 + milliseconds(501));
         CHECK(Get<ExitInit>(done, 0)->code == 3);
       }
       SUBCASE("something survives SIGKILL: exit anyway once the kill wait is over") {
@@ -160,8 +163,8 @@ TEST_SUITE("supervisor") {
   TEST_CASE("the main child reaped among orphans is recognised inside one batch") {
     Supervisor sup = Make();
     Driver s{sup};
-    auto actions =
-        s.Handle(Reaped({{300, Exited(0)}, {kMain, Exited(9)}, {301, Exited(0)}}, true), t0);
+    auto actions = s.Handle(
+        Reaped({{300, Exited(0)}, {kMain, Exited(9)}, {301, Exited(0)}}, true), t0);
     CHECK(Get<ExitInit>(actions, 0)->code == 9);
     CHECK(sup.orphans_reaped() == 2);
   }

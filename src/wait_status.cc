@@ -18,7 +18,9 @@ ExitInfo DecodeWaitStatus(int status) {
   return info;
 }
 
-int ExitInfo::ShellCode() const { return signo != 0 ? (128 + signo) & 0xff : code & 0xff; }
+int ExitInfo::ShellCode() const {
+  return signo != 0 ? (128 + signo) & 0xff : code & 0xff;
+}
 
 std::string ExitInfo::Describe() const {
   if (signo == 0) {

@@ -30,8 +30,8 @@ bool ShebangRunsNode(std::string_view shebang) {
       ++pos;
     }
     size_t end = shebang.find_first_of(" \t\r", pos);
-    std::string_view word =
-        shebang.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    std::string_view word = shebang.substr(
+        pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     if (word.empty()) {
       break;
     }
@@ -48,12 +48,13 @@ bool ShebangRunsNode(std::string_view shebang) {
   return false;
 }
 
-constexpr std::array<std::string_view, 5> kPackageManagers = {"npm", "npx", "yarn", "pnpm",
-                                                              "corepack"};
+constexpr std::array<std::string_view, 5> kPackageManagers = {"npm", "npx", "yarn",
+                                                              "pnpm", "corepack"};
 
 }  // namespace
 
-IpcDecision DecideNodeIpc(IpcMode mode, std::string_view argv0, std::string_view shebang) {
+IpcDecision DecideNodeIpc(IpcMode mode, std::string_view argv0,
+                          std::string_view shebang) {
   if (mode == IpcMode::kNode) {
     return {true, "--ipc node"};
   }
@@ -63,10 +64,11 @@ IpcDecision DecideNodeIpc(IpcMode mode, std::string_view argv0, std::string_view
   std::string_view name = Basename(argv0);
   for (auto manager : kPackageManagers) {
     if (name == manager) {
-      return {false, fmt::format("{} is a package manager: it would keep Node's IPC channel "
-                                 "for itself, so workers share the port through the bind shim "
-                                 "(run node directly to use ready/shutdown messages)",
-                                 name)};
+      return {false,
+              fmt::format("{} is a package manager: it would keep Node's IPC channel "
+                          "for itself, so workers share the port through the bind shim "
+                          "(run node directly to use ready/shutdown messages)",
+                          name)};
     }
   }
   if (IsNodeName(name)) {

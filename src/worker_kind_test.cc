@@ -13,9 +13,11 @@ TEST_SUITE("worker_kind") {
 
   TEST_CASE("a script whose shebang runs node gets the channel") {
     CHECK(DecideNodeIpc(IpcMode::kAuto, "./server.js", "#!/usr/bin/env node").node_ipc);
-    CHECK(DecideNodeIpc(IpcMode::kAuto, "./server", "#!/usr/bin/node --max-old-space-size=100")
+    CHECK(DecideNodeIpc(IpcMode::kAuto, "./server",
+                        "#!/usr/bin/node --max-old-space-size=100")
               .node_ipc);
-    CHECK(DecideNodeIpc(IpcMode::kAuto, "./s", "#!/usr/bin/env -S node --inspect").node_ipc);
+    CHECK(DecideNodeIpc(IpcMode::kAuto, "./s", "#!/usr/bin/env -S node --inspect")
+              .node_ipc);
   }
 
   TEST_CASE("other programs do not") {

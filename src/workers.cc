@@ -8,9 +8,9 @@
 #include <span>
 
 #include "log.h"
+#include "notify.h"
 #include "os/pid1.h"
 #include "os/process.h"
-#include "notify.h"
 #include "shim_codec.h"
 #ifdef CINIT_HAVE_SHIM
 #include "shim/shim_image.h"
@@ -29,7 +29,8 @@ bool IsSetPerWorker(std::string_view entry, std::string_view instance_var) {
   return name == instance_var || name == "NODE_UNIQUE_ID" || name == "NODE_CHANNEL_FD" ||
          name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "LISTEN_FDS" ||
          name == "LISTEN_PID" || name == "LISTEN_FDNAMES" || name == "LD_PRELOAD" ||
-         name == "CINIT_SHIM_FD" || name == "CINIT_SHIM_SOCKET" || name == "NOTIFY_SOCKET";
+         name == "CINIT_SHIM_FD" || name == "CINIT_SHIM_SOCKET" ||
+         name == "NOTIFY_SOCKET";
 }
 
 }  // namespace
@@ -88,9 +89,8 @@ Status Workers::Open() {
   std::string notify_name;
   if (Status s = os::NotifySocket(&notify_fd_, &notify_name); !s.ok()) {
     Log(Level::kWarning, "no NOTIFY_SOCKET for workers: {}", s.message());
-  } else if (Status w = loop_->Watch(notify_fd_.get(), EPOLLIN, [this](uint32_t) {
-               OnNotifyReady();
-             });
+  } else if (Status w = loop_->Watch(notify_fd_.get(), EPOLLIN,
+                                     [this](uint32_t) { OnNotifyReady(); });
              w.ok()) {
     base_env_.push_back("NOTIFY_SOCKET=" + notify_name);
   }
@@ -112,7 +112,8 @@ Status Workers::Open() {
       Log(Level::kDebug, "bind shim at {}", shim_path_);
       // For processes that lost the inherited channel (Node's child_process does
       // not pass fds beyond stdio, so `npm start` → node would): they connect here.
-      if (Status l = os::ListeningSeqpacket("cinit-shim", &shim_listener_, &shim_socket_name_);
+      if (Status l =
+              os::ListeningSeqpacket("cinit-shim", &shim_listener_, &shim_socket_name_);
           !l.ok()) {
         Log(Level::kWarning, "no shim socket: {}", l.message());
       } else if (Status w = loop_->Watch(shim_listener_.get(), EPOLLIN,
@@ -124,7 +125,8 @@ Status Workers::Open() {
   }
 #else
   if (config_.bind_shim) {
-    Log(Level::kWarning, "this build has no bind shim: workers bind their ports themselves");
+    Log(Level::kWarning,
+        "this build has no bind shim: workers bind their ports themselves");
   }
 #endif
   return Status::Ok();
@@ -165,7 +167,8 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
       return WorkerSpawned{worker_id, 0, s.message()};
     }
     std::erase_if(env, [](const std::string& e) { return e.starts_with("LD_PRELOAD="); });
-    env.push_back("LD_PRELOAD=" + shim_path_ + (ld_preload_.empty() ? "" : " " + ld_preload_));
+    env.push_back("LD_PRELOAD=" + shim_path_ +
+                  (ld_preload_.empty() ? "" : " " + ld_preload_));
     env.push_back(fmt::format("CINIT_SHIM_FD={}", 3 + spec.fds.size()));
     if (!shim_socket_name_.empty()) {
       env.push_back("CINIT_SHIM_SOCKET=" + shim_socket_name_);
@@ -178,7 +181,8 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
     return WorkerSpawned{worker_id, 0, s.message()};
   }
   if (worker_of_pid_.size() > 4096) {
-    std::erase_if(worker_of_pid_, [](const auto& entry) { return !os::IsAlive(entry.first); });
+    std::erase_if(worker_of_pid_,
+                  [](const auto& entry) { return !os::IsAlive(entry.first); });
   }
   worker_of_pid_[pid] = PidEntry{worker_id, slot};
   if (shim_ours.valid()) {
@@ -193,9 +197,9 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
     channel->slot = slot;
     channel->fd = std::move(ours);
     int fd = channel->fd.get();
-    Status watched = loop_->Watch(fd, EPOLLIN | EPOLLRDHUP, [this, worker_id](uint32_t events) {
-      OnChannelReady(worker_id, events);
-    });
+    Status watched = loop_->Watch(
+        fd, EPOLLIN | EPOLLRDHUP,
+        [this, worker_id](uint32_t events) { OnChannelReady(worker_id, events); });
     if (watched.ok()) {
       channels_[worker_id] = std::move(channel);
     } else {
@@ -222,7 +226,8 @@ void Workers::WatchShimChannel(int worker_id, int slot, os::UniqueFd fd) {
   channel->worker_id = worker_id;
   channel->slot = slot;
   channel->fd = std::move(fd);
-  if (loop_->Watch(number, EPOLLIN, [this, number](uint32_t) { OnShimReady(number); }).ok()) {
+  if (loop_->Watch(number, EPOLLIN, [this, number](uint32_t) { OnShimReady(number); })
+          .ok()) {
     shim_channels_[number] = std::move(channel);
   }
 }
@@ -263,11 +268,13 @@ void Workers::OnShimReady(int fd) {
       shim_channels_.erase(fd);
       return;
     }
-    shim::Message message = n < 0 ? shim::Message(shim::Invalid{"an oversized datagram"})
-                                  : shim::Decode(std::string_view(buf, static_cast<size_t>(n)),
-                                                 static_cast<int>(fds.size()));
+    shim::Message message =
+        n < 0 ? shim::Message(shim::Invalid{"an oversized datagram"})
+              : shim::Decode(std::string_view(buf, static_cast<size_t>(n)),
+                             static_cast<int>(fds.size()));
     if (const auto* hello = std::get_if<shim::Hello>(&message)) {
-      // Every process image of the worker's tree says HELLO (wrappers too): log the first.
+      // Every process image of the worker's tree says HELLO (wrappers too): log the
+      // first.
       if (worker != shim_workers_.end() && !worker->second.hello_seen) {
         Log(Level::kDebug, "worker {}: bind shim loaded in pid {}", slot, hello->pid);
         worker->second.hello_seen = true;
@@ -276,10 +283,12 @@ void Workers::OnShimReady(int fd) {
       os::SocketSpec spec;
       spec.family = bind->family;
       spec.type = bind->socktype;
-      spec.address = bind->address == "0.0.0.0" || bind->address == "::" ? "" : bind->address;
+      spec.address =
+          bind->address == "0.0.0.0" || bind->address == "::" ? "" : bind->address;
       spec.port = bind->port;
       spec.v6only = bind->v6only;
-      spec.reuseport_slot = config_.balance_reuseport && spec.type == SOCK_STREAM ? slot : -1;
+      spec.reuseport_slot =
+          config_.balance_reuseport && spec.type == SOCK_STREAM ? slot : -1;
       int socket = listeners_.Acquire(spec);
       const os::UniqueFd& reply_channel = fds.front();
       if (socket >= 0) {
@@ -438,16 +447,18 @@ void Workers::AnswerQuery(Channel& channel, const node::ServerQuery& query) {
     fd = query.fd >= 3 && index < listen_fds_.size() ? listen_fds_[index] : -EBADF;
   } else {
     os::SocketSpec spec;
-    spec.type = query.type == Type::kUdp4 || query.type == Type::kUdp6 ? SOCK_DGRAM
-                                                                       : SOCK_STREAM;
+    spec.type =
+        query.type == Type::kUdp4 || query.type == Type::kUdp6 ? SOCK_DGRAM : SOCK_STREAM;
     spec.port = query.port;
     spec.v6only = query.ipv6_only;
     bool tcp = spec.type == SOCK_STREAM;
     // Port 0 ("any free port") must stay one socket: the workers' ports would differ.
-    spec.reuseport_slot = config_.balance_reuseport && tcp && query.port != 0 ? channel.slot : -1;
+    spec.reuseport_slot =
+        config_.balance_reuseport && tcp && query.port != 0 ? channel.slot : -1;
     if (query.address) {
       spec.address = *query.address;
-      spec.family = query.type == Type::kTcp6 || query.type == Type::kUdp6 ? AF_INET6 : AF_INET;
+      spec.family =
+          query.type == Type::kTcp6 || query.type == Type::kUdp6 ? AF_INET6 : AF_INET;
       fd = listeners_.Acquire(spec);
     } else {
       // As Node does for listen(port): every address, IPv6 (dual-stack) first,
@@ -504,7 +515,8 @@ void Workers::Flush(Channel& channel) {
       channel.front_offset = 0;
     }
   }
-  bool want = !channel.queue.empty() && (!channel.handle_in_flight || channel.front_offset > 0);
+  bool want =
+      !channel.queue.empty() && (!channel.handle_in_flight || channel.front_offset > 0);
   if (want != channel.writable_wanted) {
     channel.writable_wanted = want;
     (void)loop_->Modify(channel.fd.get(), EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));

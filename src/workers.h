@@ -40,7 +40,7 @@ class Workers {
     std::string instance_var = "NODE_APP_INSTANCE";
     bool node_ipc = false;
     std::vector<ListenAddress> listen;
-    int cwd_fd = -1;  // where workers start (cinit itself moved to "/")
+    int cwd_fd = -1;         // where workers start (cinit itself moved to "/")
     bool bind_shim = false;  // preload the bind shim (non-Node workers without --listen)
     bool balance_reuseport = false;  // one SO_REUSEPORT socket per slot (--balance)
   };
@@ -81,7 +81,7 @@ class Workers {
     os::UniqueFd fd;
     LineSplitter splitter{node::kMaxLine};
     std::deque<Outgoing> queue;
-    size_t front_offset = 0;                    // bytes of queue.front() already sent
+    size_t front_offset = 0;                   // bytes of queue.front() already sent
     std::optional<Outgoing> handle_in_flight;  // sent, waiting for NODE_HANDLE_ACK
     int64_t seq = 0;
     bool writable_wanted = false;
@@ -119,18 +119,19 @@ class Workers {
   EventLoop* loop_;
   ReportFn report_;
   os::Listeners listeners_;
-  std::vector<int> listen_fds_;        // --listen sockets, in order (owned by listeners_)
-  std::vector<std::string> base_env_;  // cinit's environment minus what it sets per worker
-  std::map<int, std::unique_ptr<Channel>> channels_;  // by worker id
+  std::vector<int> listen_fds_;  // --listen sockets, in order (owned by listeners_)
+  std::vector<std::string>
+      base_env_;  // cinit's environment minus what it sets per worker
+  std::map<int, std::unique_ptr<Channel>> channels_;           // by worker id
   std::map<int, std::unique_ptr<ShimChannel>> shim_channels_;  // by fd
-  std::map<int, ShimWorker> shim_workers_;                      // by worker id
+  std::map<int, ShimWorker> shim_workers_;                     // by worker id
   os::UniqueFd shim_listener_;  // abstract SOCK_SEQPACKET socket: CINIT_SHIM_SOCKET
   std::string shim_socket_name_;
-  std::string shim_path_;      // the shim's file, once written; empty: no shim
-  os::UniqueFd notify_fd_;     // sd_notify socket shared by all workers
+  std::string shim_path_;   // the shim's file, once written; empty: no shim
+  os::UniqueFd notify_fd_;  // sd_notify socket shared by all workers
   std::map<int, PidEntry> worker_of_pid_;  // spawned pid -> its worker
-  std::string ld_preload_;     // LD_PRELOAD cinit inherited, kept after the shim
-  std::vector<std::string> lines_;                    // scratch
+  std::string ld_preload_;          // LD_PRELOAD cinit inherited, kept after the shim
+  std::vector<std::string> lines_;  // scratch
 };
 
 }  // namespace cinit

@@ -61,7 +61,8 @@ CpuLimit ReadUsableCpus() {
   CgroupPaths paths = ParseProcCgroup(ReadSmallFile("/proc/self/cgroup").value_or(""));
   if (!paths.v2.empty()) {
     for (const auto& dir : CgroupAncestry(paths.v2)) {
-      std::string file = "/sys/fs/cgroup" + (dir == "/" ? std::string() : dir) + "/cpu.max";
+      std::string file =
+          "/sys/fs/cgroup" + (dir == "/" ? std::string() : dir) + "/cpu.max";
       if (auto text = ReadSmallFile(file)) {
         Consider(&quota, ParseCgroupV2CpuMax(*text), "cgroup v2 " + file);
       }

@@ -51,8 +51,8 @@ Status WriteControlLine(const std::string& path, std::string_view line) {
       return Status::Error(fmt::format("nothing is reading {}: is cinit running?", path));
     }
     if (errno == ENOENT) {
-      return Status::Error(
-          fmt::format("no control FIFO at {}: is cinit running in cluster mode (-i)?", path));
+      return Status::Error(fmt::format(
+          "no control FIFO at {}: is cinit running in cluster mode (-i)?", path));
     }
     return ErrnoStatus(fmt::format("open {}", path), errno);
   }
@@ -60,7 +60,8 @@ Status WriteControlLine(const std::string& path, std::string_view line) {
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
     // A regular file there must not be overwritten with a command.
-    return Status::Error(fmt::format("{} is not a FIFO: is cinit running in cluster mode (-i)?", path));
+    return Status::Error(
+        fmt::format("{} is not a FIFO: is cinit running in cluster mode (-i)?", path));
   }
   std::string text = std::string(line) + "\n";
   // One write of less than PIPE_BUF bytes is atomic: never interleaved with another

@@ -63,7 +63,8 @@ Status WriteSharedFile(std::string_view name, std::span<const unsigned char> byt
     std::string candidate = dir + "/" + std::string(name);
     // A fresh file each time (another cinit, or an old image, may be there).
     std::string temp = candidate + "." + std::to_string(getpid());
-    int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
+    int fd =
+        open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
     if (fd < 0) {
       last_error = fmt::format("{}: {}", temp, std::strerror(errno));
       continue;

@@ -98,8 +98,8 @@ const char* DescribeErrno(int error) {
   // Plain concatenation, not snprintf: keeps printf's machinery out of the binary.
   char message[512];
   size_t len = 0;
-  for (const char* part : {"cinit: cannot execute '", static_cast<const char*>(argv[0]), "': ",
-                           DescribeErrno(error), "\n"}) {
+  for (const char* part : {"cinit: cannot execute '", static_cast<const char*>(argv[0]),
+                           "': ", DescribeErrno(error), "\n"}) {
     size_t n = std::min(strlen(part), sizeof(message) - len);
     std::memcpy(message + len, part, n);
     len += n;
@@ -114,8 +114,9 @@ const char* DescribeErrno(int error) {
 // than fork). That is safe because ExecChild makes only syscalls, allocates nothing
 // and ends in exec or _exit; cinit is single-threaded and waits meanwhile. A
 // function of its own, so no local of the caller lives across the vfork.
-[[gnu::noinline]] pid_t VforkExec(const SpawnSpec& spec, char* const* argv, char* const* envp,
-                                  char* listen_pid_digits, size_t listen_pid_room) {
+[[gnu::noinline]] pid_t VforkExec(const SpawnSpec& spec, char* const* argv,
+                                  char* const* envp, char* listen_pid_digits,
+                                  size_t listen_pid_room) {
   pid_t child = vfork();
   if (child == 0) {
     ExecChild(spec, argv, envp, listen_pid_digits, listen_pid_room);
@@ -179,8 +180,8 @@ Status Spawn(const SpawnSpec& spec, pid_t* pid) {
   }
   char* pid_digits = spec.env && spec.set_listen_pid ? listen_pid.data() + 11 : nullptr;
 
-  pid_t child = VforkExec(spec, args.data(), spec.env ? env.data() : nullptr, pid_digits,
-                          kPidRoom);
+  pid_t child =
+      VforkExec(spec, args.data(), spec.env ? env.data() : nullptr, pid_digits, kPidRoom);
   if (child < 0) {
     return ErrnoStatus("vfork", errno);
   }
@@ -271,7 +272,8 @@ int SignalEveryone(int signo) {
     // Walk up at most as many steps as there are processes (guards against a
     // cycle from a racy read).
     pid_t cursor = ppid;
-    for (size_t steps = 0; cursor > 1 && cursor != self && steps < parent.size(); ++steps) {
+    for (size_t steps = 0; cursor > 1 && cursor != self && steps < parent.size();
+         ++steps) {
       auto it = parent.find(cursor);
       cursor = it == parent.end() ? -1 : it->second;
     }

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "status.h"
 #include "events.h"
+#include "status.h"
 
 namespace cinit::os {
 

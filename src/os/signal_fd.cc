@@ -30,7 +30,8 @@ Status BlockCaughtSignals() {
   struct sigaction action {};
   sigemptyset(&action.sa_mask);
   action.sa_handler = SIG_IGN;
-  if (sigaction(SIGTTIN, &action, nullptr) != 0 || sigaction(SIGTTOU, &action, nullptr) != 0) {
+  if (sigaction(SIGTTIN, &action, nullptr) != 0 ||
+      sigaction(SIGTTOU, &action, nullptr) != 0) {
     return ErrnoStatus("sigaction(SIGTTIN/SIGTTOU)", errno);
   }
   action.sa_handler = SIG_DFL;

@@ -73,7 +73,8 @@ ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>
   if (n < 0) {
     return -errno;
   }
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
+       cmsg = CMSG_NXTHDR(&msg, cmsg)) {
     if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
       size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       for (size_t i = 0; i < count; ++i) {
@@ -118,7 +119,8 @@ Status BindAbstract(int sock, std::string_view prefix, std::string* name) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::memcpy(address.sun_path + 1, abstract.data(), abstract.size());
-  socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
+  socklen_t length =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
   if (bind(sock, reinterpret_cast<sockaddr*>(&address), length) != 0) {
     return ErrnoStatus(fmt::format("bind(@{})", abstract), errno);
   }
@@ -170,8 +172,9 @@ bool AcceptWithPid(int listener, UniqueFd* connection, int* pid) {
   connection->Reset(fd);
   ucred credentials{};
   socklen_t length = sizeof(credentials);
-  *pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 ? credentials.pid
-                                                                            : 0;
+  *pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0
+             ? credentials.pid
+             : 0;
   return true;
 }
 
@@ -191,7 +194,8 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
     return -errno;
   }
   *pid = 0;
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
+       cmsg = CMSG_NXTHDR(&msg, cmsg)) {
     if (cmsg->cmsg_level != SOL_SOCKET) {
       continue;
     }
@@ -212,13 +216,14 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
 }
 
 std::string SocketSpec::Key() const {
-  std::string host = address.empty() ? (family == AF_INET6 ? "[::]" : "0.0.0.0")
-                                      : (family == AF_INET6 ? "[" + address + "]" : address);
+  std::string host = address.empty()
+                         ? (family == AF_INET6 ? "[::]" : "0.0.0.0")
+                         : (family == AF_INET6 ? "[" + address + "]" : address);
   return fmt::format("{} {}:{}{}{}", type == SOCK_DGRAM ? "udp" : "tcp", host, port,
                      family == AF_INET6 && !v6only ? " (IPv4 too)" : "",
-                     reuseport_slot >= 0 ? fmt::format(" (SO_REUSEPORT, worker {})",
-                                                       reuseport_slot)
-                                         : "");
+                     reuseport_slot >= 0
+                         ? fmt::format(" (SO_REUSEPORT, worker {})", reuseport_slot)
+                         : "");
 }
 
 namespace {

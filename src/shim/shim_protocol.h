@@ -148,11 +148,11 @@ struct cinit_shim_hello {
 // BIND: 52 bytes, exactly one fd attached (the reply channel).
 struct cinit_shim_bind_request {
   struct cinit_shim_header header;
-  int32_t family;    // AF_INET or AF_INET6 (the socket's SO_DOMAIN)
-  int32_t socktype;  // SOCK_STREAM or SOCK_DGRAM (SO_TYPE, no flags)
-  int32_t protocol;  // IPPROTO_TCP or IPPROTO_UDP (SO_PROTOCOL)
-  int32_t v6only;    // IPV6_V6ONLY of the caller's socket (0 or 1); 0 for AF_INET
-  uint16_t port;     // host byte order, never 0
+  int32_t family;     // AF_INET or AF_INET6 (the socket's SO_DOMAIN)
+  int32_t socktype;   // SOCK_STREAM or SOCK_DGRAM (SO_TYPE, no flags)
+  int32_t protocol;   // IPPROTO_TCP or IPPROTO_UDP (SO_PROTOCOL)
+  int32_t v6only;     // IPV6_V6ONLY of the caller's socket (0 or 1); 0 for AF_INET
+  uint16_t port;      // host byte order, never 0
   uint16_t reserved;  // 0
   // Network byte order: sin6_addr, or sin_addr in the first 4 bytes and
   // zeros after it.
@@ -163,7 +163,7 @@ struct cinit_shim_bind_request {
 // REPLY: 16 bytes; with error == 0 exactly one fd attached (the socket).
 struct cinit_shim_reply {
   struct cinit_shim_header header;  // pid: cinit's pid, informational
-  int32_t error;  // 0, or an errno value in 1..CINIT_SHIM_MAX_ERRNO
+  int32_t error;                    // 0, or an errno value in 1..CINIT_SHIM_MAX_ERRNO
 };
 
 // The layout is the protocol: pin it.
