@@ -212,9 +212,11 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     // Its replacement is on the way and takes the slot over: no restart.
     Log(Level::kWarning, "worker {} (pid {}) {} while being replaced", worker.slot,
         worker.pid, exit.Describe());
-    for (auto& step : rollout_->steps) {
-      if (step.slot == worker.slot) {
-        step.old_id.reset();
+    if (rollout_) {
+      for (auto& step : rollout_->steps) {
+        if (step.slot == worker.slot) {
+          step.old_id.reset();
+        }
       }
     }
     return;
@@ -428,8 +430,14 @@ void Cluster::HandOver(WorkerInfo& replacement, TimePoint now,
   std::optional<int> old = slot.worker_id;
   slot.worker_id = replacement.id;
   slot.incoming_id.reset();
+  if (!rollout_) {
+    return;  // cannot happen: a replacement exists only during a rollout
+  }
   auto step = std::find_if(rollout_->steps.begin(), rollout_->steps.end(),
                            [&](const Step& s) { return s.slot == replacement.slot; });
+  if (step == rollout_->steps.end()) {
+    return;
+  }
   step->handed_over = true;
   auto it = old ? workers_.find(*old) : workers_.end();
   if (it == workers_.end()) {
@@ -443,6 +451,9 @@ void Cluster::HandOver(WorkerInfo& replacement, TimePoint now,
 }
 
 void Cluster::StepDone(int slot, TimePoint now, std::vector<Action>* actions) {
+  if (!rollout_) {
+    return;
+  }
   std::erase_if(rollout_->steps, [slot](const Step& s) { return s.slot == slot; });
   ++reload_.slots_done;
   if (rollout_->steps.empty() && rollout_->again) {
@@ -454,6 +465,9 @@ void Cluster::StepDone(int slot, TimePoint now, std::vector<Action>* actions) {
 }
 
 void Cluster::AbortRollout(std::string why, TimePoint now, std::vector<Action>* actions) {
+  if (!rollout_) {
+    return;
+  }
   Log(Level::kError, "reload aborted: {}; the old workers keep serving", why);
   for (const auto& step : rollout_->steps) {
     SlotInfo& slot = slots_[static_cast<size_t>(step.slot)];
