@@ -67,6 +67,47 @@ int Cluster::online_workers() const {
       [](const auto& entry) { return entry.second.state == WorkerState::kOnline; }));
 }
 
+void Cluster::FillSnapshot(TimePoint started, TimePoint now,
+                           health::Snapshot* out) const {
+  auto seconds = [started](TimePoint t) {
+    return std::chrono::duration<double>(t - started).count();
+  };
+  out->mode = "cluster";
+  out->uptime = seconds(now);
+  out->desired_workers = config_.workers;
+  out->online_workers = online_workers();
+  out->stopping = phase_ != Phase::kRunning;
+  out->giving_up = giving_up();
+  out->reload_state = reload_.state == ReloadStatus::State::kRolling ? "rolling" : "idle";
+  out->reload_slot = reload_.slots_done;
+  out->reload_slots = reload_.slots_total;
+  out->reload_generation = generation_;
+  out->reload_last_result = ReloadResultName(reload_.last_result);
+  out->reload_last_message = reload_.last_message;
+  out->reloads_succeeded = static_cast<uint64_t>(reload_.succeeded);
+  out->reloads_failed = static_cast<uint64_t>(reload_.failed);
+  out->orphans_reaped = orphans_reaped_;
+  out->signals_forwarded = signals_forwarded_;
+  out->restarts = 0;
+  for (const auto& slot : slots_) {
+    out->restarts += static_cast<uint64_t>(slot.restarts);
+  }
+  out->workers.clear();
+  for (const auto& [id, worker] : workers_) {
+    health::WorkerView view;
+    view.instance = worker.slot;
+    view.pid = worker.pid;
+    view.state = WorkerStateName(worker.state);
+    view.generation = worker.generation;
+    view.restarts = slots_[static_cast<size_t>(worker.slot)].restarts;
+    view.started_at = seconds(worker.started_at);
+    if (worker.online_at) {
+      view.online_at = seconds(*worker.online_at);
+    }
+    out->workers.push_back(view);
+  }
+}
+
 std::optional<TimePoint> Cluster::NextDeadline() const {
   std::optional<TimePoint> next = drain_.deadline();
   auto consider = [&next](const std::optional<TimePoint>& when) {
@@ -147,6 +188,7 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
   for (const auto& [id, worker] : workers_) {
     if (worker.pid > 0) {
       actions->push_back(SendSignal{worker.pid, signo});
+      ++signals_forwarded_;
     }
   }
 }

@@ -43,6 +43,7 @@
 
 #include "drain.h"
 #include "events.h"
+#include "health.h"
 #include "wait_status.h"
 
 namespace cinit {
@@ -129,6 +130,15 @@ class Cluster final : public Policy {
   int online_workers() const;
   uint64_t orphans_reaped() const { return orphans_reaped_; }
   const ReloadStatus& reload() const { return reload_; }
+  uint64_t signals_forwarded() const { return signals_forwarded_; }
+  // Fills the worker, reload and counter parts of a probe snapshot (health.h).
+  // started: when cinit started; now: the current time.
+  void FillSnapshot(TimePoint started, TimePoint now, health::Snapshot* out) const;
+  int desired_workers() const { return config_.workers; }
+  // True once cinit is stopping because workers crash-loop (exit kExitGaveUp).
+  bool giving_up() const {
+    return phase_ != Phase::kRunning && stop_exit_code_ == kExitGaveUp;
+  }
 
  private:
   void OnSignal(int signo, TimePoint now, std::vector<Action>* actions);
@@ -173,6 +183,7 @@ class Cluster final : public Policy {
   bool children_left_ = true;  // last reap's view: does cinit still have children?
   Drain drain_;
   uint64_t orphans_reaped_ = 0;
+  uint64_t signals_forwarded_ = 0;
 
   int generation_ = 1;
   ReloadStatus reload_;

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "control_fifo.h"
 #include "executor.h"
+#include "health_server.h"
 #include "log.h"
 #include "options.h"
 #include "os/cpu.h"
@@ -50,10 +51,11 @@ int RunSingle(const Options& options) {
 }
 
 int RunCluster(const Options& options) {
+  const TimePoint started = Clock::now();
   int requested = *options.instances;
   int count = requested;
+  const CpuLimit cpus = os::ReadUsableCpus();
   if (requested <= 0) {
-    CpuLimit cpus = os::ReadUsableCpus();
     count = ResolveInstances(requested, cpus.cpus);
     Log(Level::kInfo, "usable CPUs: {}; -i {} gives {} worker(s)", cpus.how, requested,
         count);
@@ -95,6 +97,20 @@ int RunCluster(const Options& options) {
     if (Status s = control.Open(options.control_path); !s.ok()) {
       // Reload by SIGHUP still works; a read-only root must not stop the container.
       Log(Level::kWarning, "no control FIFO: {}", s.message());
+    }
+  }
+  HealthServer health(executor.loop(), [&] {
+    health::Snapshot snapshot;
+    snapshot.version = CINIT_VERSION;
+    snapshot.cpus = cpus.cpus;
+    snapshot.cpus_how = cpus.how;
+    snapshot.min_ready = options.min_ready;
+    cluster.FillSnapshot(started, Clock::now(), &snapshot);
+    return snapshot;
+  });
+  if (options.health) {
+    if (Status s = health.Open(*options.health); !s.ok()) {
+      return Fail(kExitStartupError, s.message());
     }
   }
   std::vector<Action> initial;

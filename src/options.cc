@@ -55,6 +55,10 @@ constexpr std::string_view kUsage =
     "                           take it as online and go on, as pm2 does)\n"
     "      --control PATH       control FIFO (default /run/cinit/control; 'none': off)\n"
     "\n"
+    "Probes (cluster mode):\n"
+    "      --health ADDR:PORT   serve /livez /readyz /status /metrics over HTTP\n"
+    "      --min-ready N        workers online for /readyz to say 200 (default 1)\n"
+    "\n"
     "Subcommand:\n"
     "  cinit ctl [--control PATH] reload|scale N   write a command to the control FIFO\n";
 
@@ -203,6 +207,26 @@ constexpr std::array kValueOptions = {
                     return Status::Error("--control needs a path, or 'none'");
                   }
                   o->control_path = v == "none" ? std::string() : std::string(v);
+                  return Status::Ok();
+                }},
+    ValueOption{"--health", "",
+                [](std::string_view v, Options* o) {
+                  auto address = ParseListenAddress(v);
+                  if (!address) {
+                    return Status::Error(fmt::format(
+                        "--health: '{}' is not HOST:PORT, [V6]:PORT or :PORT", v));
+                  }
+                  o->health = *address;
+                  return Status::Ok();
+                }},
+    ValueOption{"--min-ready", "",
+                [](std::string_view v, Options* o) {
+                  auto n = ParseInteger(v, 0, 4096);
+                  if (!n) {
+                    return Status::Error(
+                        fmt::format("--min-ready: '{}' is not a count", v));
+                  }
+                  o->min_ready = static_cast<int>(*n);
                   return Status::Ok();
                 }},
     ValueOption{"--max-restarts", "",
@@ -365,6 +389,9 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
   }
   if (!out.instances && !out.listen.empty()) {
     return Status::Error("--listen needs cluster mode (-i N)");
+  }
+  if (!out.instances && out.health) {
+    return Status::Error("--health needs cluster mode (-i N)");
   }
   *options = std::move(out);
   return Status::Ok();

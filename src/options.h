@@ -68,6 +68,10 @@ struct Options {
   int reload_batch = 1;
   bool strict_reload = false;  // a replacement silent at listen_timeout aborts the reload
   std::string control_path = "/run/cinit/control";  // empty: no control FIFO
+
+  // Health endpoint (cluster mode): HTTP on this address; absent: off.
+  std::optional<ListenAddress> health;
+  int min_ready = 1;  // workers online for /readyz to answer 200
 };
 
 // Looks up an environment variable; returns nullopt when it is not set.

@@ -228,6 +228,14 @@ std::string SocketSpec::Key() const {
 
 namespace {
 
+int CreateSocket(const SocketSpec& spec);
+
+}  // namespace
+
+int OpenListener(const SocketSpec& spec) { return CreateSocket(spec); }
+
+namespace {
+
 int CreateSocket(const SocketSpec& spec) {
   int fd = socket(spec.family, spec.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {

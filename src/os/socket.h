@@ -63,6 +63,9 @@ struct SocketSpec {
   std::string Key() const;
 };
 
+// Creates, binds and (for TCP) listens a socket for spec. Returns it, or -errno.
+int OpenListener(const SocketSpec& spec);
+
 // The sockets cinit owns for its workers, created on first request and kept for
 // cinit's life, so a port never closes while workers come and go.
 class Listeners {

@@ -1,0 +1,202 @@
+#include "health.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace cinit::health {
+namespace {
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+Response Text(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+bool IsToken(std::string_view text) {
+  if (text.empty()) {
+    return false;
+  }
+  for (char c : text) {
+    if (c < 'A' || c > 'Z') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Parsed ParseHead(std::string_view buffer) {
+  Parsed parsed;
+  size_t end = buffer.find("\r\n\r\n");
+  size_t lf_end = buffer.find("\n\n");
+  if (end == std::string_view::npos && lf_end == std::string_view::npos) {
+    if (buffer.size() > kMaxHead) {
+      parsed.kind = Parsed::Kind::kBad;
+      parsed.why = fmt::format("request head longer than {} bytes", kMaxHead);
+    }
+    return parsed;  // incomplete
+  }
+  size_t line_end = buffer.find('\n');
+  std::string_view line = buffer.substr(0, line_end);
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  // METHOD SP TARGET SP HTTP/1.x
+  size_t first = line.find(' ');
+  size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+  if (second == std::string_view::npos ||
+      line.find(' ', second + 1) != std::string_view::npos) {
+    parsed.kind = Parsed::Kind::kBad;
+    parsed.why = "malformed request line";
+    return parsed;
+  }
+  std::string_view method = line.substr(0, first);
+  std::string_view target = line.substr(first + 1, second - first - 1);
+  std::string_view version = line.substr(second + 1);
+  if (!IsToken(method) || target.empty() || target[0] != '/' ||
+      (version != "HTTP/1.1" && version != "HTTP/1.0")) {
+    parsed.kind = Parsed::Kind::kBad;
+    parsed.why = "malformed request line";
+    return parsed;
+  }
+  parsed.kind = Parsed::Kind::kOk;
+  parsed.request.method = std::string(method);
+  parsed.request.path = std::string(target.substr(0, target.find('?')));
+  return parsed;
+}
+
+std::string Response::Serialize() const {
+  std::string head = fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: "
+      "no-store\r\nConnection: close\r\n\r\n",
+      status, ReasonPhrase(status), content_type, body.size());
+  return head_only ? head : head + body;
+}
+
+Response BadRequest(std::string_view why) { return Text(400, fmt::format("{}\n", why)); }
+
+Response Respond(const Request& request, const Snapshot& snapshot) {
+  const std::string& path = request.path;
+  bool known =
+      path == "/livez" || path == "/readyz" || path == "/status" || path == "/metrics";
+  if (!known) {
+    return Text(404, "not found (try /livez, /readyz, /status, /metrics)\n");
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    return Text(405, "only GET and HEAD\n");
+  }
+  Response response;
+  if (path == "/livez") {
+    response = snapshot.giving_up
+                   ? Text(503, "giving up: workers crash right after start\n")
+                   : Text(200, "ok\n");
+  } else if (path == "/readyz") {
+    if (snapshot.stopping) {
+      response = Text(503, "stopping\n");
+    } else if (snapshot.online_workers < snapshot.min_ready) {
+      response = Text(503, fmt::format("{} of {} worker(s) online, {} needed\n",
+                                       snapshot.online_workers, snapshot.desired_workers,
+                                       snapshot.min_ready));
+    } else {
+      response =
+          Text(200, fmt::format("ok: {} of {} worker(s) online\n",
+                                snapshot.online_workers, snapshot.desired_workers));
+    }
+  } else if (path == "/status") {
+    response = Text(200, RenderStatus(snapshot));
+    response.content_type = "application/json";
+  } else {
+    response = Text(200, RenderMetrics(snapshot));
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  }
+  response.head_only = request.method == "HEAD";
+  return response;
+}
+
+std::string RenderStatus(const Snapshot& s) {
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& w : s.workers) {
+    workers.push_back(
+        {{"instance", w.instance},
+         {"pid", w.pid},
+         {"state", w.state},
+         {"generation", w.generation},
+         {"restarts", w.restarts},
+         {"started_at", w.started_at},
+         {"online_at", w.online_at ? nlohmann::json(*w.online_at) : nullptr}});
+  }
+  nlohmann::json status = {{"version", s.version},
+                           {"mode", s.mode},
+                           {"uptime", s.uptime},
+                           {"cpus", {{"usable", s.cpus}, {"how", s.cpus_how}}},
+                           {"workers_desired", s.desired_workers},
+                           {"workers_online", s.online_workers},
+                           {"stopping", s.stopping},
+                           {"reload",
+                            {{"state", s.reload_state},
+                             {"slot", s.reload_slot},
+                             {"of", s.reload_slots},
+                             {"generation", s.reload_generation},
+                             {"last_result", s.reload_last_result},
+                             {"last_message", s.reload_last_message}}},
+                           {"workers", std::move(workers)}};
+  return status.dump(2) + "\n";
+}
+
+std::string RenderMetrics(const Snapshot& s) {
+  std::string out;
+  auto metric = [&out](std::string_view name, std::string_view type,
+                       std::string_view help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  metric("cinit_workers", "gauge", "Workers by state.");
+  for (std::string_view state : {"starting", "online", "leaving", "terminating"}) {
+    int count = 0;
+    for (const auto& w : s.workers) {
+      count += w.state == state ? 1 : 0;
+    }
+    out += fmt::format("cinit_workers{{state=\"{}\"}} {}\n", state, count);
+  }
+  metric("cinit_workers_desired", "gauge", "Workers cinit keeps running.");
+  out += fmt::format("cinit_workers_desired {}\n", s.desired_workers);
+  metric("cinit_worker_restarts_total", "counter",
+         "Workers replaced after exiting on their own.");
+  out += fmt::format("cinit_worker_restarts_total {}\n", s.restarts);
+  metric("cinit_reloads_total", "counter", "Rolling reloads by result.");
+  out += fmt::format("cinit_reloads_total{{result=\"succeeded\"}} {}\n",
+                     s.reloads_succeeded);
+  out += fmt::format("cinit_reloads_total{{result=\"failed\"}} {}\n", s.reloads_failed);
+  metric("cinit_reload_in_progress", "gauge", "1 while a rolling reload runs.");
+  out +=
+      fmt::format("cinit_reload_in_progress {}\n", s.reload_state == "rolling" ? 1 : 0);
+  metric("cinit_orphans_reaped_total", "counter",
+         "Processes reaped that were not workers.");
+  out += fmt::format("cinit_orphans_reaped_total {}\n", s.orphans_reaped);
+  metric("cinit_signals_forwarded_total", "counter", "Signals forwarded to workers.");
+  out += fmt::format("cinit_signals_forwarded_total {}\n", s.signals_forwarded);
+  metric("cinit_uptime_seconds", "gauge", "Seconds since cinit started.");
+  out += fmt::format("cinit_uptime_seconds {}\n", static_cast<int64_t>(s.uptime));
+  return out;
+}
+
+}  // namespace cinit::health

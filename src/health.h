@@ -1,0 +1,91 @@
+// Health: the HTTP/1.1 probe endpoint's logic. Pure: request bytes in, response out.
+//
+// Routes (GET or HEAD; anything else on a known path is 405):
+//   /livez    200 while cinit's loop answers and it is not giving up (crash loop);
+//   /readyz   200 when at least min_ready workers are online and cinit is not
+//             stopping; 503 with a one-line reason otherwise;
+//   /status   JSON (see RenderStatus);
+//   /metrics  Prometheus text format 0.0.4.
+// Other paths: 404. A request head that is not HTTP/1.x, longer than kMaxHead or
+// malformed: 400. Every response closes the connection.
+#ifndef CINIT_HEALTH_H_
+#define CINIT_HEALTH_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cinit::health {
+
+inline constexpr size_t kMaxHead = 8 * 1024;
+
+struct Request {
+  std::string method;
+  std::string path;  // without the query string
+};
+
+struct Parsed {
+  enum class Kind { kIncomplete, kBad, kOk } kind = Kind::kIncomplete;
+  Request request;
+  std::string why;  // for kBad
+};
+
+// Parses the request head buffered so far (request line and headers, up to the
+// empty line). Bodies are not read: probes send none.
+Parsed ParseHead(std::string_view buffer);
+
+struct WorkerView {
+  int instance = 0;
+  int pid = 0;
+  std::string state;
+  int generation = 0;
+  int restarts = 0;
+  double started_at = 0;            // seconds since cinit started
+  std::optional<double> online_at;  // idem
+};
+
+struct Snapshot {
+  std::string version;
+  std::string mode;  // "single" or "cluster"
+  double uptime = 0;
+  int cpus = 0;
+  std::string cpus_how;
+  int desired_workers = 0;
+  int online_workers = 0;
+  int min_ready = 1;
+  bool stopping = false;
+  bool giving_up = false;
+  std::string reload_state;  // "idle" or "rolling"
+  int reload_slot = 0;       // slots done in the current rollout
+  int reload_slots = 0;
+  int reload_generation = 0;
+  std::string reload_last_result;
+  std::string reload_last_message;
+  uint64_t reloads_succeeded = 0;
+  uint64_t reloads_failed = 0;
+  uint64_t restarts = 0;
+  uint64_t orphans_reaped = 0;
+  uint64_t signals_forwarded = 0;
+  std::vector<WorkerView> workers;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  bool head_only = false;  // HEAD: headers only
+  // The whole HTTP/1.1 response, with Content-Length and Connection: close.
+  std::string Serialize() const;
+};
+
+Response Respond(const Request& request, const Snapshot& snapshot);
+Response BadRequest(std::string_view why);
+
+std::string RenderStatus(const Snapshot& snapshot);
+std::string RenderMetrics(const Snapshot& snapshot);
+
+}  // namespace cinit::health
+
+#endif  // CINIT_HEALTH_H_
