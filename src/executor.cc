@@ -72,6 +72,9 @@ void Executor::Dispatch(Event event) {
       Apply(action);
     }
   }
+  if (after_dispatch_ && !exit_code_) {
+    after_dispatch_();
+  }
 }
 
 void Executor::Apply(const Action& action) {

@@ -8,6 +8,7 @@
 #ifndef CINIT_EXECUTOR_H_
 #define CINIT_EXECUTOR_H_
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -28,6 +29,11 @@ class Executor {
 
   EventLoop* loop() { return &loop_; }
   void set_workers(Workers* workers) { workers_ = workers; }
+  // Called after every dispatched event, once the Policy has settled (e.g. to
+  // publish state that changed).
+  void set_after_dispatch(std::function<void()> hook) {
+    after_dispatch_ = std::move(hook);
+  }
 
   // Applies initial (the Policy's first decisions), then runs the loop; returns
   // the exit code for cinit.
@@ -57,6 +63,7 @@ class Executor {
   std::vector<Event> pending_;  // FIFO of events still to feed to the Policy
   std::vector<Action> actions_;
   std::optional<int> exit_code_;
+  std::function<void()> after_dispatch_;
 };
 
 }  // namespace cinit

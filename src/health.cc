@@ -106,22 +106,11 @@ Response Respond(const Request& request, const Snapshot& snapshot) {
     return Text(405, "only GET and HEAD\n");
   }
   Response response;
+  Verdict verdict = Judge(snapshot);
   if (path == "/livez") {
-    response = snapshot.giving_up
-                   ? Text(503, "giving up: workers crash right after start\n")
-                   : Text(200, "ok\n");
+    response = Text(verdict.live ? 200 : 503, verdict.live_reason + "\n");
   } else if (path == "/readyz") {
-    if (snapshot.stopping) {
-      response = Text(503, "stopping\n");
-    } else if (snapshot.online_workers < snapshot.min_ready) {
-      response = Text(503, fmt::format("{} of {} worker(s) online, {} needed\n",
-                                       snapshot.online_workers, snapshot.desired_workers,
-                                       snapshot.min_ready));
-    } else {
-      response =
-          Text(200, fmt::format("ok: {} of {} worker(s) online\n",
-                                snapshot.online_workers, snapshot.desired_workers));
-    }
+    response = Text(verdict.ready ? 200 : 503, verdict.ready_reason + "\n");
   } else if (path == "/status") {
     response = Text(200, RenderStatus(snapshot));
     response.content_type = "application/json";
@@ -131,6 +120,54 @@ Response Respond(const Request& request, const Snapshot& snapshot) {
   }
   response.head_only = request.method == "HEAD";
   return response;
+}
+
+Verdict Judge(const Snapshot& s) {
+  Verdict verdict;
+  verdict.live = !s.giving_up;
+  verdict.live_reason = s.giving_up ? "giving up: workers crash right after start" : "ok";
+  if (s.stopping) {
+    verdict.ready_reason = "stopping";
+  } else if (s.online_workers < s.min_ready) {
+    verdict.ready_reason = fmt::format("{} of {} worker(s) online, {} needed",
+                                       s.online_workers, s.desired_workers, s.min_ready);
+  } else {
+    verdict.ready = true;
+    verdict.ready_reason =
+        fmt::format("ok: {} of {} worker(s) online", s.online_workers, s.desired_workers);
+  }
+  return verdict;
+}
+
+std::string RenderVerdict(const Verdict& v) {
+  return nlohmann::json{{"live", v.live},
+                        {"ready", v.ready},
+                        {"live_reason", v.live_reason},
+                        {"ready_reason", v.ready_reason}}
+             .dump() +
+         "\n";
+}
+
+std::optional<Verdict> ParseVerdict(std::string_view text) {
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) {
+    return std::nullopt;
+  }
+  auto flag = [&](const char* key) -> std::optional<bool> {
+    auto it = json.find(key);
+    return it != json.end() && it->is_boolean() ? std::optional(it->get<bool>())
+                                                : std::nullopt;
+  };
+  auto text_of = [&](const char* key) -> std::string {
+    auto it = json.find(key);
+    return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto live = flag("live");
+  auto ready = flag("ready");
+  if (!live || !ready) {
+    return std::nullopt;
+  }
+  return Verdict{*live, *ready, text_of("live_reason"), text_of("ready_reason")};
 }
 
 std::string RenderStatus(const Snapshot& s) {

@@ -80,6 +80,22 @@ struct Response {
   std::string Serialize() const;
 };
 
+// What the probes say, and why: the one place their rules live (HTTP and exec
+// probes agree by construction).
+struct Verdict {
+  bool live = true;
+  bool ready = false;
+  std::string live_reason;   // one line
+  std::string ready_reason;  // one line
+  bool operator==(const Verdict&) const = default;
+};
+Verdict Judge(const Snapshot& snapshot);
+
+// The exec probe's file (--status-file), written by cinit whenever the verdict
+// changes: {"live":…,"ready":…,"live_reason":…,"ready_reason":…}.
+std::string RenderVerdict(const Verdict& verdict);
+std::optional<Verdict> ParseVerdict(std::string_view text);
+
 Response Respond(const Request& request, const Snapshot& snapshot);
 Response BadRequest(std::string_view why);
 

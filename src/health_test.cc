@@ -69,6 +69,18 @@ TEST_SUITE("health") {
     CHECK(stopping.body == "stopping\n");
   }
 
+  TEST_CASE("the verdict round-trips through the exec probe's file") {
+    for (int online : {0, 2}) {
+      auto verdict = health::Judge(Ready(online));
+      auto parsed = health::ParseVerdict(health::RenderVerdict(verdict));
+      REQUIRE(parsed);
+      CHECK(*parsed == verdict);
+      CHECK(parsed->ready == (online > 0));
+    }
+    CHECK_FALSE(health::ParseVerdict("garbage"));
+    CHECK_FALSE(health::ParseVerdict("{\"live\":true}"));
+  }
+
   TEST_CASE("/status is JSON with the workers") {
     auto response = Get("/status", Ready());
     CHECK(response.content_type == "application/json");

@@ -99,7 +99,7 @@ int RunCluster(const Options& options) {
       Log(Level::kWarning, "no control FIFO: {}", s.message());
     }
   }
-  HealthServer health(executor.loop(), [&] {
+  auto take_snapshot = [&] {
     health::Snapshot snapshot;
     snapshot.version = CINIT_VERSION;
     snapshot.cpus = cpus.cpus;
@@ -107,7 +107,26 @@ int RunCluster(const Options& options) {
     snapshot.min_ready = options.min_ready;
     cluster.FillSnapshot(started, Clock::now(), &snapshot);
     return snapshot;
-  });
+  };
+  HealthServer health(executor.loop(), take_snapshot);
+  // The exec probe's file: rewritten whenever the verdict changes.
+  std::optional<health::Verdict> published;
+  bool status_file_failed = false;
+  if (!options.status_path.empty()) {
+    executor.set_after_dispatch([&] {
+      health::Verdict verdict = health::Judge(take_snapshot());
+      if (published == verdict || status_file_failed) {
+        return;
+      }
+      if (Status s = os::ReplaceFile(options.status_path, health::RenderVerdict(verdict));
+          !s.ok()) {
+        Log(Level::kWarning, "no status file for `cinit status`: {}", s.message());
+        status_file_failed = true;
+        return;
+      }
+      published = verdict;
+    });
+  }
   if (options.health) {
     if (Status s = health.Open(*options.health); !s.ok()) {
       return Fail(kExitStartupError, s.message());
@@ -149,6 +168,40 @@ int RunCtl(std::span<const std::string_view> args) {
   return 0;
 }
 
+// `cinit status [--status-file PATH] --ready|--live`: the exec probe. Exits 0 when
+// the verdict cinit published says so, 1 otherwise (also when there is none).
+int RunStatus(std::span<const std::string_view> args) {
+  std::string path = "/run/cinit/status.json";
+  bool want_ready = true;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--ready") {
+      want_ready = true;
+    } else if (args[i] == "--live") {
+      want_ready = false;
+    } else if (args[i] == "--status-file" && i + 1 < args.size()) {
+      path = std::string(args[++i]);
+    } else if (args[i].starts_with("--status-file=")) {
+      path = std::string(args[i].substr(14));
+    } else {
+      return Fail(
+          kExitUsage,
+          fmt::format("status: unknown argument '{}' (use --ready or --live)", args[i]));
+    }
+  }
+  std::string text;
+  if (Status s = os::ReadSmallFile(path, &text); !s.ok()) {
+    return Fail(
+        1, fmt::format("status: {}: is cinit running in cluster mode?", s.message()));
+  }
+  auto verdict = health::ParseVerdict(text);
+  if (!verdict) {
+    return Fail(1, fmt::format("status: {} is not a status file", path));
+  }
+  bool ok = want_ready ? verdict->ready : verdict->live;
+  os::WriteStdout((want_ready ? verdict->ready_reason : verdict->live_reason) + "\n");
+  return ok ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   // First: block what we catch, so a signal sent while we start is kept pending
   // and forwarded once the child exists.
@@ -161,6 +214,9 @@ int Main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "ctl") {
     return RunCtl(std::span(args).subspan(1));
+  }
+  if (!args.empty() && args[0] == "status") {
+    return RunStatus(std::span(args).subspan(1));
   }
   Options options;
   if (Status s = ParseOptions(args, &GetEnv, &options); !s.ok()) {

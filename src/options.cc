@@ -58,9 +58,13 @@ constexpr std::string_view kUsage =
     "Probes (cluster mode):\n"
     "      --health ADDR:PORT   serve /livez /readyz /status /metrics over HTTP\n"
     "      --min-ready N        workers online for /readyz to say 200 (default 1)\n"
+    "      --status-file PATH   the probes' verdict for `cinit status` (default\n"
+    "                           /run/cinit/status.json; 'none': off)\n"
     "\n"
     "Subcommand:\n"
-    "  cinit ctl [--control PATH] reload|scale N   write a command to the control FIFO\n";
+    "  cinit ctl [--control PATH] reload|scale N   write a command to the control FIFO\n"
+    "  cinit status [--status-file PATH] --ready|--live   exit 0 if ready (live), else "
+    "1\n";
 
 // Upper bound for durations given in milliseconds: one day.
 constexpr long long kMaxMillis = 24LL * 3600 * 1000;
@@ -217,6 +221,14 @@ constexpr std::array kValueOptions = {
                         "--health: '{}' is not HOST:PORT, [V6]:PORT or :PORT", v));
                   }
                   o->health = *address;
+                  return Status::Ok();
+                }},
+    ValueOption{"--status-file", "",
+                [](std::string_view v, Options* o) {
+                  if (v.empty()) {
+                    return Status::Error("--status-file needs a path, or 'none'");
+                  }
+                  o->status_path = v == "none" ? std::string() : std::string(v);
                   return Status::Ok();
                 }},
     ValueOption{"--min-ready", "",

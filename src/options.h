@@ -72,6 +72,8 @@ struct Options {
   // Health endpoint (cluster mode): HTTP on this address; absent: off.
   std::optional<ListenAddress> health;
   int min_ready = 1;  // workers online for /readyz to answer 200
+  // Where cinit keeps the probes' verdict for `cinit status` (exec probes); empty: off.
+  std::string status_path = "/run/cinit/status.json";
 };
 
 // Looks up an environment variable; returns nullopt when it is not set.

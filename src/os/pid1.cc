@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,52 @@ Status WriteSharedFile(std::string_view name, std::span<const unsigned char> byt
     return Status::Ok();
   }
   return Status::Error(last_error);
+}
+
+Status ReplaceFile(const std::string& path, std::string_view contents) {
+  if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+    mkdir(path.substr(0, slash).c_str(), 0755);  // EEXIST is fine; open tells the rest
+  }
+  // A name of its own: another cinit (sharing /run, in tests) may write the same path.
+  uint64_t nonce = 0;
+  if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce)) {
+    nonce = reinterpret_cast<uintptr_t>(&nonce);
+  }
+  std::string temp = fmt::format("{}.{:016x}", path, nonce);
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) {
+    return ErrnoStatus(fmt::format("open {}", temp), errno);
+  }
+  bool written = WriteAllBytes(
+      fd, reinterpret_cast<const unsigned char*>(contents.data()), contents.size());
+  close(fd);
+  if (!written || rename(temp.c_str(), path.c_str()) != 0) {
+    int error = errno;
+    unlink(temp.c_str());
+    return ErrnoStatus(fmt::format("write {}", path), error);
+  }
+  return Status::Ok();
+}
+
+Status ReadSmallFile(const std::string& path, std::string* contents) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoStatus(path, errno);
+  }
+  contents->clear();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0 || contents->size() > 65536) {
+      break;
+    }
+    contents->append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return Status::Ok();
 }
 
 namespace {

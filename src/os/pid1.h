@@ -31,6 +31,13 @@ UniqueFd DetachFromInheritedState();
 Status WriteSharedFile(std::string_view name, std::span<const unsigned char> bytes,
                        std::string* path);
 
+// Replaces the file at path with contents atomically (a temporary file renamed
+// over it); creates the parent directory (0755) if missing.
+Status ReplaceFile(const std::string& path, std::string_view contents);
+
+// Reads a small file (at most 64 KiB) into *contents.
+Status ReadSmallFile(const std::string& path, std::string* contents);
+
 // Writes a whole line to stderr, retrying short writes and EINTR. The log sink.
 void WriteStderr(std::string_view line);
 

@@ -11,10 +11,11 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 import unittest
 
-from harness import temp_dir, wait_for
+from harness import CINIT, temp_dir, wait_for
 from test_cluster import (NODE, app, free_port, http_get, node_env, node_version, ns_pid,
                           start_cluster, stop, wait_online, wait_workers)
 
@@ -126,6 +127,56 @@ class HealthTest(unittest.TestCase):
         s.close()
         code, _, err = stop(run)
         self.assertEqual(code, 0, err)
+
+
+class ExecProbeTest(unittest.TestCase):
+    """`cinit status --ready|--live` agrees with /readyz and /livez, without HTTP too."""
+
+    def setUp(self):
+        if not node_version(NODE):
+            self.skipTest(f"no node at {NODE}")
+
+    def status(self, path, *args):
+        result = subprocess.run([CINIT, "status", "--status-file", path, *args],
+                                capture_output=True, text=True, timeout=30)
+        return result.returncode, result.stdout
+
+    def test_exec_probe_agrees_with_readyz(self):
+        port, health = free_port(), free_port()
+        directory = temp_dir(self)
+        path = os.path.join(directory, "status.json")
+        hold = os.path.join(directory, "hold")
+        open(hold, "w").close()
+        run = start_cluster(self, ["--health", f"127.0.0.1:{health}", "--status-file", path,
+                                   "-i", "2", NODE, app("reload_app.js")], port,
+                            env=node_env(port, RELOAD_HOLD_IF=hold,
+                                         RELOAD_LOG=os.path.join(directory, "events")))
+        wait_for(lambda: os.path.exists(path), what="the status file")
+        self.assertEqual(self.status(path, "--ready")[0], 1)
+        self.assertEqual(self.status(path, "--live")[0], 0)
+        self.assertEqual(probe(health, "/readyz")[0], 503)
+        os.unlink(hold)
+        wait_online(run, 2)
+        code, out = wait_for(lambda: (lambda r: r if r[0] == 0 else None)(
+            self.status(path, "--ready")), what="cinit status --ready to say ready")
+        self.assertIn("2 of 2", out)
+        self.assertEqual(probe(health, "/readyz")[0], 200)
+        run.signal(signal.SIGTERM)
+        wait_for(lambda: self.status(path, "--ready")[0] == 1, what="not ready after SIGTERM")
+        self.assertEqual(self.status(path, "--ready")[1], "stopping\n")
+        run.finish(30)
+
+    def test_bad_arguments_and_no_file(self):
+        directory = temp_dir(self)
+        self.assertEqual(self.status(os.path.join(directory, "none"), "--ready")[0], 1)
+        bad = subprocess.run([CINIT, "status", "--bogus"], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(bad.returncode, 2)
+        self.assertTrue(bad.stderr.startswith("cinit: "))
+        garbage = os.path.join(directory, "garbage")
+        with open(garbage, "w") as f:
+            f.write("not json")
+        self.assertEqual(self.status(garbage, "--ready")[0], 1)
 
 
 if __name__ == "__main__":
