@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <string_view>
 
 namespace cinit {
@@ -17,8 +18,16 @@ enum class Level { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
 
 // Receives one complete line, newline included.
 using LogSink = void (*)(std::string_view line);
+// Returns the wall-clock time as seconds and nanoseconds since the epoch (for JSON).
+using LogClock = void (*)(int64_t* seconds, int64_t* nanoseconds);
+
+// kText: "cinit: [warning: ]message". kJson: one object per line,
+//   {"time":"2026-11-25T15:07:42.123Z","level":"warning","message":"…","fields":{}}
+// ("fields" is reserved for structured data; empty today).
+enum class LogFormat { kText, kJson };
 
 void SetLogSink(LogSink sink);
+void SetLogFormat(LogFormat format, LogClock clock);
 void SetVerbosity(int verbosity);
 int verbosity();
 

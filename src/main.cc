@@ -231,6 +231,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
   SetVerbosity(options.verbosity);
+  if (options.log_json) {
+    SetLogFormat(LogFormat::kJson, &os::WallClock);
+  }
 
   if (Status s = os::BecomeSubreaperUnlessPid1(); !s.ok()) {
     // Orphans would go to the real init instead; the child itself still works.

@@ -25,6 +25,7 @@ constexpr std::string_view kUsage =
     "  -v, --verbose            log more (repeatable: info, debug); env "
     "CINIT_VERBOSITY=0..3\n"
     "      --kill-timeout MS    time between the stop signal and SIGKILL (default 1600)\n"
+    "      --log-format F       cinit's own log lines: text (default) or json\n"
     "  -s                       accepted for tini compatibility (subreaper is "
     "automatic)\n"
     "\n"
@@ -131,6 +132,15 @@ constexpr std::array kValueOptions = {
                   return ParseMillis("--kill-timeout", v, &o->kill_timeout);
                 }},
     ValueOption{"--instances", "-i", &ParseInstances},
+    ValueOption{"--log-format", "",
+                [](std::string_view v, Options* o) {
+                  if (v != "text" && v != "json") {
+                    return Status::Error(
+                        fmt::format("--log-format: '{}' is not one of text, json", v));
+                  }
+                  o->log_json = v == "json";
+                  return Status::Ok();
+                }},
     ValueOption{"--instance-var", "",
                 [](std::string_view v, Options* o) {
                   if (!IsValidEnvName(v)) {

@@ -155,6 +155,13 @@ TEST_SUITE("options") {
     CHECK_FALSE(Parse({"--instance-var", "1X", "x"}).status.ok());
   }
 
+  TEST_CASE("--log-format") {
+    CHECK_FALSE(Parse({"x"}).options.log_json);
+    CHECK(Parse({"--log-format", "json", "x"}).options.log_json);
+    CHECK_FALSE(Parse({"--log-format=text", "x"}).options.log_json);
+    CHECK_FALSE(Parse({"--log-format", "xml", "x"}).status.ok());
+  }
+
   TEST_CASE("--balance") {
     CHECK_FALSE(Parse({"x"}).options.balance_reuseport);
     CHECK(Parse({"--balance", "reuseport", "x"}).options.balance_reuseport);

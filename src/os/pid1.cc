@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -127,6 +128,13 @@ Status ReadSmallFile(const std::string& path, std::string* contents) {
   }
   close(fd);
   return Status::Ok();
+}
+
+void WallClock(int64_t* seconds, int64_t* nanoseconds) {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  *seconds = now.tv_sec;
+  *nanoseconds = now.tv_nsec;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #ifndef CINIT_OS_PID1_H_
 #define CINIT_OS_PID1_H_
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ Status ReplaceFile(const std::string& path, std::string_view contents);
 
 // Reads a small file (at most 64 KiB) into *contents.
 Status ReadSmallFile(const std::string& path, std::string* contents);
+
+// The wall-clock time (CLOCK_REALTIME), for JSON log lines.
+void WallClock(int64_t* seconds, int64_t* nanoseconds);
 
 // Writes a whole line to stderr, retrying short writes and EINTR. The log sink.
 void WriteStderr(std::string_view line);
