@@ -179,5 +179,22 @@ class ExecProbeTest(unittest.TestCase):
         self.assertEqual(self.status(garbage, "--ready")[0], 1)
 
 
+class JsonLogTest(unittest.TestCase):
+    def test_every_log_line_is_a_json_object(self):
+        result = subprocess.run([CINIT, "--log-format", "json", "-vv", "sh", "-c",
+                                 "sleep 0.1 & exit 4"], capture_output=True, text=True,
+                                timeout=30)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        lines = result.stderr.splitlines()
+        self.assertGreaterEqual(len(lines), 3, result.stderr)
+        for line in lines:
+            entry = json.loads(line)
+            self.assertRegex(entry["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertIn(entry["level"], {"error", "warning", "info", "debug"})
+            self.assertIsInstance(entry["message"], str)
+            self.assertEqual(entry["fields"], {})
+        self.assertTrue(any("exited with 4" in json.loads(l)["message"] for l in lines))
+
+
 if __name__ == "__main__":
     unittest.main()
