@@ -9,7 +9,7 @@ packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-de
 # podman with runc runs cinit in a FROM scratch image; musl-gcc builds a musl program
 # to prove the bind shim loads under musl.
 if [ "${1:-}" != "--build-only" ]; then
-  packages+=(python3 util-linux procps tmux podman runc musl-tools)
+  packages+=(python3 python3-yaml util-linux procps tmux podman runc musl-tools)
   # The cluster tests run real Node apps: Debian's nodejs when no node is installed.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
