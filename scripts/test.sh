@@ -8,5 +8,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # Other Node majors (npm registry) for the cluster tests, next to the installed node.
 tests/integration/node_majors.sh 22 24 >/dev/null
+# A Prometheus text-format parser (npm) for the /metrics test.
+[ -d tests/integration/.npm/node_modules/parse-prometheus-text-format ] ||
+  npm install --prefix tests/integration/.npm --no-save --no-package-lock --no-audit --no-fund \
+    --loglevel=error parse-prometheus-text-format@1.1.1 >/dev/null
 scripts/build.sh -DCMAKE_COMPILE_WARNING_AS_ERROR=ON
 ctest --test-dir build --output-on-failure -j2 "$@"

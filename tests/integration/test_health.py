@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -78,8 +79,67 @@ class HealthTest(unittest.TestCase):
 
         metrics = probe(self.health, "/metrics")[1]
         self.assertIn('cinit_workers{state="online"} 2\n', metrics)
+        self.check_prometheus(metrics)
         self.assertEqual(probe(self.health, "/nope")[0], 404)
         self.assertEqual(probe(self.health, "/livez", method="POST")[0], 405)
+        code, _, err = stop(run)
+        self.assertEqual(code, 0, err)
+
+    def check_prometheus(self, text):
+        """Parses /metrics with a real Prometheus text-format parser (npm)."""
+        parser = os.path.join(os.path.dirname(__file__), ".npm", "node_modules",
+                              "parse-prometheus-text-format")
+        if not os.path.isdir(parser):
+            print("\nparse-prometheus-text-format not installed (scripts/test.sh does): "
+                  "/metrics not parsed")
+            return
+        script = ("const parse = require(process.argv[1]);"
+                  "let input = ''; process.stdin.on('data', d => input += d);"
+                  "process.stdin.on('end', () => console.log(JSON.stringify(parse(input))));")
+        result = subprocess.run([NODE, "-e", script, parser], input=text, capture_output=True,
+                                text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        families = {f["name"]: f for f in json.loads(result.stdout)}
+        self.assertEqual(families["cinit_workers"]["type"], "GAUGE")
+        self.assertEqual(families["cinit_reloads_total"]["type"], "COUNTER")
+        online = [m for m in families["cinit_workers"]["metrics"]
+                  if m["labels"] == {"state": "online"}]
+        self.assertEqual(online[0]["value"], "2")
+        for name in ("cinit_workers_desired", "cinit_worker_restarts_total",
+                     "cinit_orphans_reaped_total", "cinit_signals_forwarded_total",
+                     "cinit_uptime_seconds", "cinit_reload_in_progress"):
+            self.assertIn(name, families)
+
+    def test_readyz_stays_200_through_a_rolling_reload_under_load(self):
+        run = self.start("pm2_graceful.js")
+        wait_online(run, 2)
+        answers = []
+        stop_polling = threading.Event()
+
+        def poll():
+            while not stop_polling.is_set():
+                answers.append(try_probe(self.health, "/readyz"))
+                time.sleep(0.02)  # a probe period, not synchronisation
+
+        def load():
+            while not stop_polling.is_set():
+                http_get(self.port)
+
+        threads = [threading.Thread(target=poll), threading.Thread(target=load)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(answers) >= 3, what="probes before the reload")
+            run.signal(signal.SIGHUP)
+            run.err.wait_contains("reload done")
+            after = len(answers) + 3
+            wait_for(lambda: len(answers) >= after, what="probes after the reload")
+        finally:
+            stop_polling.set()
+            for t in threads:
+                t.join(30)
+        self.assertTrue(all(a is not None and a[0] == 200 for a in answers),
+                        [a for a in answers if a is None or a[0] != 200][:5])
         code, _, err = stop(run)
         self.assertEqual(code, 0, err)
 
