@@ -12,6 +12,7 @@
 #include "executor.h"
 #include "health_server.h"
 #include "log.h"
+#include "log_relay.h"
 #include "options.h"
 #include "os/cpu.h"
 #include "os/fifo.h"
@@ -82,10 +83,17 @@ int RunCluster(const Options& options) {
   if (Status s = executor.Open(); !s.ok()) {
     return Fail(kExitStartupError, s.message());
   }
+  LogRelay relay(executor.loop());
+  if (options.log_prefix) {
+    if (Status s = relay.Open(); !s.ok()) {
+      return Fail(kExitStartupError, s.message());
+    }
+  }
   Workers workers(
       Workers::Config{options.command, options.instance_var, ipc.node_ipc, options.listen,
                       cwd.get(), !ipc.node_ipc && options.listen.empty(),
-                      options.balance_reuseport},
+                      options.balance_reuseport, options.log_prefix ? &relay : nullptr},
+
       executor.loop(), [&executor](Event event) { executor.Dispatch(std::move(event)); });
   if (Status s = workers.Open(); !s.ok()) {
     return Fail(kExitStartupError, s.message());

@@ -26,6 +26,7 @@ constexpr std::string_view kUsage =
     "CINIT_VERBOSITY=0..3\n"
     "      --kill-timeout MS    time between the stop signal and SIGKILL (default 1600)\n"
     "      --log-format F       cinit's own log lines: text (default) or json\n"
+    "      --log-prefix         cluster mode: '[k] ' before each line a worker writes\n"
     "  -s                       accepted for tini compatibility (subreaper is "
     "automatic)\n"
     "\n"
@@ -364,6 +365,10 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
       out.strict_reload = true;
       continue;
     }
+    if (word == "--log-prefix") {
+      out.log_prefix = true;
+      continue;
+    }
     if (word[1] != '-' && word.find_first_not_of('v', 1) == std::string_view::npos) {
       out.verbosity = std::min(out.verbosity + static_cast<int>(word.size() - 1), 3);
       continue;
@@ -411,6 +416,9 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
   }
   if (!out.instances && !out.listen.empty()) {
     return Status::Error("--listen needs cluster mode (-i N)");
+  }
+  if (!out.instances && out.log_prefix) {
+    return Status::Error("--log-prefix needs cluster mode (-i N)");
   }
   if (!out.instances && out.health) {
     return Status::Error("--health needs cluster mode (-i N)");

@@ -36,9 +36,10 @@ struct ListenAddress {
 
 struct Options {
   std::vector<std::string>
-      command;            // COMMAND and its arguments; empty only with help/version
-  int verbosity = 1;      // 0 error .. 3 debug
-  bool log_json = false;  // --log-format json: one JSON object per line
+      command;              // COMMAND and its arguments; empty only with help/version
+  int verbosity = 1;        // 0 error .. 3 debug
+  bool log_json = false;    // --log-format json: one JSON object per line
+  bool log_prefix = false;  // cluster mode: "[k] " before each line workers write
   // Time between the stop signal (SIGTERM) and SIGKILL: for workers being stopped,
   // and for the processes left when the main child of single mode exits.
   std::chrono::milliseconds kill_timeout{1600};

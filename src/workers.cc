@@ -8,6 +8,7 @@
 #include <span>
 
 #include "log.h"
+#include "log_relay.h"
 #include "notify.h"
 #include "os/pid1.h"
 #include "os/process.h"
@@ -174,6 +175,16 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
       env.push_back("CINIT_SHIM_SOCKET=" + shim_socket_name_);
     }
     spec.fds.push_back(shim_theirs.get());
+  }
+  os::UniqueFd out;
+  os::UniqueFd err;
+  if (config_.relay != nullptr) {
+    if (Status s = config_.relay->AddWorker(slot, &out, &err); !s.ok()) {
+      Log(Level::kWarning, "worker {}: output not prefixed: {}", slot, s.message());
+    } else {
+      spec.stdout_fd = out.get();
+      spec.stderr_fd = err.get();
+    }
   }
   spec.env = std::move(env);
   pid_t pid = 0;

@@ -42,7 +42,8 @@ class Workers {
     std::vector<ListenAddress> listen;
     int cwd_fd = -1;         // where workers start (cinit itself moved to "/")
     bool bind_shim = false;  // preload the bind shim (non-Node workers without --listen)
-    bool balance_reuseport = false;  // one SO_REUSEPORT socket per slot (--balance)
+    bool balance_reuseport = false;   // one SO_REUSEPORT socket per slot (--balance)
+    class LogRelay* relay = nullptr;  // --log-prefix: workers' stdout/stderr go here
   };
 
   // How long a shim worker has to say HELLO before cinit warns that the shim did

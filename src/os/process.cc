@@ -82,6 +82,14 @@ const char* DescribeErrno(int error) {
       _exit(kExitCannotExecute);
     }
   }
+  // stdout and stderr first: their sources are close-on-exec pipe ends that no
+  // target below can have replaced (they were staged above kFdStaging or are >= 3).
+  if (spec.stdout_fd >= 0) {
+    dup2(spec.stdout_fd, STDOUT_FILENO);
+  }
+  if (spec.stderr_fd >= 0) {
+    dup2(spec.stderr_fd, STDERR_FILENO);
+  }
   for (size_t i = 0; i < count; ++i) {
     dup2(staged[i], 3 + static_cast<int>(i));
     close(staged[i]);

@@ -40,6 +40,9 @@ struct SpawnSpec {
   bool take_terminal = true;
   // Directory to start in (an O_PATH fd), or -1 for cinit's own cwd.
   int cwd_fd = -1;
+  // Replacements for the child's stdout and stderr (--log-prefix pipes), or -1.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
 };
 
 // Forks and execs spec. On success stores the child's pid in *pid.

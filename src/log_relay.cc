@@ -1,0 +1,166 @@
+#include "log_relay.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "log.h"
+#include "os/errno_status.h"
+
+namespace cinit {
+
+LogRelay::~LogRelay() {
+  for (auto& [fd, source] : sources_) {
+    (void)loop_->Unwatch(fd);
+  }
+  for (auto& output : outputs_) {
+    if (output.watching) {
+      (void)loop_->Unwatch(output.fd);
+    }
+  }
+}
+
+Status LogRelay::OpenOutput(int stdio, Output* output) {
+  struct stat st {};
+  if (fstat(stdio, &st) == 0 && S_ISFIFO(st.st_mode)) {
+    // A pipe (docker's log driver, kubectl logs): open a writer of our own, so
+    // O_NONBLOCK is ours alone and not forced on every process sharing fd 1/2.
+    int fd = open(fmt::format("/proc/self/fd/{}", stdio).c_str(),
+                  O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      output->owned.Reset(fd);
+      output->fd = fd;
+      return Status::Ok();
+    }
+  }
+  // A terminal or a file (or no /proc): write to it as it is.
+  output->fd = stdio;
+  return Status::Ok();
+}
+
+Status LogRelay::Open() {
+  if (Status s = OpenOutput(STDOUT_FILENO, &outputs_[0]); !s.ok()) {
+    return s;
+  }
+  return OpenOutput(STDERR_FILENO, &outputs_[1]);
+}
+
+Status LogRelay::AddWorker(int slot, os::UniqueFd* out, os::UniqueFd* err) {
+  for (int stream = 1; stream <= 2; ++stream) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      return os::ErrnoStatus("pipe2", errno);
+    }
+    os::UniqueFd reader(fds[0]);
+    (stream == 1 ? out : err)->Reset(fds[1]);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    int fd = reader.get();
+    if (Status s = loop_->Watch(fd, EPOLLIN, [this, fd](uint32_t) { OnReadable(fd); });
+        !s.ok()) {
+      return s;
+    }
+    Source& source = sources_[fd];
+    source.fd = std::move(reader);
+    source.slot = slot;
+    source.stream = stream;
+  }
+  return Status::Ok();
+}
+
+void LogRelay::OnReadable(int fd) {
+  auto it = sources_.find(fd);
+  if (it == sources_.end()) {
+    return;
+  }
+  Source& source = it->second;
+  char buf[16 * 1024];
+  for (int round = 0; round < 4; ++round) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return;  // EAGAIN
+    }
+    if (n == 0) {  // every writer closed: the worker (and its children) are gone
+      if (!source.partial.empty()) {
+        Emit(source, source.partial);
+      }
+      (void)loop_->Unwatch(fd);
+      sources_.erase(it);
+      return;
+    }
+    std::string_view chunk(buf, static_cast<size_t>(n));
+    while (!chunk.empty()) {
+      size_t newline = chunk.find('\n');
+      size_t take = newline == std::string_view::npos ? chunk.size() : newline;
+      size_t room = kMaxLine - source.partial.size();
+      if (take > room) {  // over-long: emit what fits, the rest follows as more pieces
+        source.partial.append(chunk.substr(0, room));
+        Emit(source, source.partial);
+        source.partial.clear();
+        chunk.remove_prefix(room);
+        continue;
+      }
+      source.partial.append(chunk.substr(0, take));
+      if (newline == std::string_view::npos) {
+        break;
+      }
+      Emit(source, source.partial);
+      source.partial.clear();
+      chunk.remove_prefix(newline + 1);
+    }
+  }
+}
+
+void LogRelay::Emit(const Source& source, std::string_view line) {
+  Output& output = outputs_[source.stream - 1];
+  std::string text = fmt::format("[{}] {}\n", source.slot, line);
+  if (output.queue.size() + text.size() > kMaxQueued) {
+    if (output.dropped++ == 0) {
+      Log(Level::kWarning,
+          "dropping worker output: the reader of cinit's {} is too slow ({} KiB queued)",
+          source.stream == 1 ? "stdout" : "stderr", kMaxQueued / 1024);
+    }
+    return;
+  }
+  output.queue += text;
+  Flush(output);
+}
+
+void LogRelay::Flush(Output& output) {
+  while (!output.queue.empty()) {
+    ssize_t n = write(output.fd, output.queue.data(), output.queue.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      if (!output.watching &&
+          loop_->Watch(output.fd, EPOLLOUT, [this, &output](uint32_t) { Flush(output); })
+              .ok()) {
+        output.watching = true;
+      }
+      return;
+    }
+    if (n <= 0) {
+      output.queue.clear();  // EPIPE and friends: nobody reads; nothing to keep
+      break;
+    }
+    output.queue.erase(0, static_cast<size_t>(n));
+  }
+  if (output.watching) {
+    (void)loop_->Unwatch(output.fd);
+    output.watching = false;
+  }
+  if (output.dropped > 0) {
+    Log(Level::kWarning, "dropped {} line(s) of worker output; writing again",
+        output.dropped);
+    output.dropped = 0;
+  }
+}
+
+}  // namespace cinit
