@@ -56,14 +56,15 @@ ssize_t SendWithFd(int socket, std::string_view bytes, int fd) {
 
 namespace {
 
-// recvmsg() with the descriptors that came along; *flags gets msg_flags.
+// recvmsg() with the descriptors that came along (appended to *fds) and, when
+// the socket has SO_PASSCRED, the sender's pid (*pid, else 0); *flags gets msg_flags.
 ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds,
-                       int* flags) {
+                       int* flags, int* pid = nullptr) {
   iovec iov{buf, size};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 8)];
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
   ssize_t n;
@@ -73,15 +74,25 @@ ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>
   if (n < 0) {
     return -errno;
   }
+  if (pid != nullptr) {
+    *pid = 0;
+  }
   for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
        cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+    if (cmsg->cmsg_level != SOL_SOCKET) {
+      continue;
+    }
+    if (cmsg->cmsg_type == SCM_RIGHTS) {
       size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       for (size_t i = 0; i < count; ++i) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
         fds->emplace_back(fd);
       }
+    } else if (cmsg->cmsg_type == SCM_CREDENTIALS && pid != nullptr) {
+      ucred credentials{};
+      std::memcpy(&credentials, CMSG_DATA(cmsg), sizeof(credentials));
+      *pid = credentials.pid;
     }
   }
   *flags = msg.msg_flags;
@@ -179,40 +190,9 @@ bool AcceptWithPid(int listener, UniqueFd* connection, int* pid) {
 }
 
 ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
-  iovec iov{buf, size};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 4)];
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  ssize_t n;
-  do {
-    n = recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    return -errno;
-  }
-  *pid = 0;
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
-       cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level != SOL_SOCKET) {
-      continue;
-    }
-    if (cmsg->cmsg_type == SCM_CREDENTIALS) {
-      ucred credentials{};
-      std::memcpy(&credentials, CMSG_DATA(cmsg), sizeof(credentials));
-      *pid = credentials.pid;
-    } else if (cmsg->cmsg_type == SCM_RIGHTS) {  // sd_notify's FDSTORE: not kept
-      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int stray;
-        std::memcpy(&stray, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-        close(stray);
-      }
-    }
-  }
-  return n;
+  std::vector<UniqueFd> strays;  // sd_notify's FDSTORE: not kept, closed here
+  int flags = 0;
+  return ReceiveWithFds(socket, buf, size, &strays, &flags, pid);
 }
 
 std::string SocketSpec::Key() const {
