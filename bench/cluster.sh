@@ -53,6 +53,8 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log() { printf '[cluster %4ss] %s\n' "$(($(date +%s) - START_TS))" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 elapsed() { echo $(($(date +%s) - START_TS)); }
 has_cand() { local c; for c in "${CANDS[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
 
@@ -68,14 +70,6 @@ awk '$1 > 0.7 {exit 1}' /proc/loadavg ||
 CUR=""; CUR_TOP=""; CUR_MAIN=""; CUR_PORT=""; CUR_OWN=0; READY_NS=0
 BG_PIDS=()
 
-# descendants PID: every descendant of PID (children first-level first), from ps.
-descendants() {
-    ps -e -o pid=,ppid= | awk -v root="$1" '
-        { kids[$2] = kids[$2] " " $1 }
-        END { n = split(kids[root], q, " "); i = 1
-              while (i <= n) { p = q[i++]; print p
-                  m = split(kids[p], more, " "); for (j = 1; j <= m; j++) q[++n] = more[j] } }'
-}
 # proc_stat PID N...: fields of /proc/PID/stat counted from the state (N=1 is field 3),
 # so a comm with spaces ("PM2 v7.0.4: God") does not shift them.
 proc_stat() {
@@ -91,22 +85,6 @@ ours() {
     cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
     case "$cmd" in *node*|*cinit*|*unshare*|*PM2*|*pm2*|*ab\ *|*wrk*|*python*) return 0 ;; esac
     return 1
-}
-# wait_gone SECONDS PID...: true once none of the PIDs exists (zombies of ours count as gone).
-wait_gone() {
-    local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )) p alive
-    shift
-    while :; do
-        alive=0
-        for p in "$@"; do
-            [ -e "/proc/$p" ] || continue
-            [ "$(proc_stat "$p" 1)" = Z ] && continue
-            alive=1
-        done
-        [ $alive = 0 ] && return 0
-        [ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
-        sleep 0.1
-    done
 }
 pm2_cli() { # pm2_cli HOME ARGS...: pm2's CLI with a private home, bounded
     local home=$1
@@ -169,12 +147,6 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---------------------------------------------------------------- dependencies
-need_pkgs=()
-want() { # want PACKAGE PATH...
-    local pkg=$1 f
-    shift
-    for f in "$@"; do [ -e "$f" ] || { need_pkgs+=("$pkg"); return 0; }; done
-}
 want wrk /usr/bin/wrk
 want apache2-utils /usr/bin/ab
 want curl /usr/bin/curl
@@ -182,18 +154,7 @@ want util-linux /usr/bin/unshare
 want procps /usr/bin/pgrep
 want iproute2 /usr/bin/ss
 want python3 /usr/bin/python3
-want cmake /usr/bin/cmake
-want g++ /usr/bin/g++
-want make /usr/bin/make
-want libfmt-dev /usr/include/fmt/format.h
-want libc6-dev /usr/lib/x86_64-linux-gnu/libc.a
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-    log "installing: ${need_pkgs[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
-        die "apt-get install ${need_pkgs[*]} failed"
-fi
+install_wanted
 command -v node >/dev/null || die "node not found (Node.js 20 expected at /usr/bin/node)"
 PY=/usr/bin/python3
 
@@ -202,13 +163,7 @@ mkdir -p "$OUT" "$RAW" "$LOGD"
 
 # pm2, from npm, into bench/out/pm2 (kept between runs).
 if has_cand pm2 || has_cand pm2-runtime; then
-    if [ "$PM2_UPDATE" = 1 ] || [ ! -f "$PM2_PREFIX/node_modules/pm2/package.json" ]; then
-        log "npm install pm2@latest into $PM2_PREFIX"
-        mkdir -p "$PM2_PREFIX"
-        timeout 300 npm install --prefix "$PM2_PREFIX" --no-audit --no-fund pm2@latest \
-            >"$LOGD/npm.log" 2>&1 || die "npm install pm2 failed (see $LOGD/npm.log)"
-    fi
-    [ -f "$PM2_JS" ] || die "pm2 missing after install"
+    install_pm2 "$PM2_PREFIX"
     mkdir -p "$PM2_HOME_D" "$PM2RT_HOME_D"
     pm2_kill "$PM2_HOME_D" # a daemon left over by an interrupted run
 fi
@@ -218,37 +173,10 @@ if has_cand cinit || has_cand cinit-rp; then
     if [ -n "$CINIT" ]; then
         [ -x "$CINIT" ] || die "CINIT=$CINIT is not executable"
     else
-        B=$OUT/build-cluster
-        build() {
-            cmake -S "$REPO" -B "$B" -DCMAKE_BUILD_TYPE=MinSizeRel -DCINIT_BUILD_TESTS=OFF >>"$LOGD/build.log" 2>&1 &&
-                cmake --build "$B" -j2 --target cinit >>"$LOGD/build.log" 2>&1 && [ -x "$B/cinit" ]
-        }
-        log "building cinit in $B"
-        if ! build; then
-            log "cinit build failed; retrying in 60 s (see $LOGD/build.log)"
-            sleep 60
-            build || die "cannot build cinit (see $LOGD/build.log)"
-        fi
-        CINIT=$B/cinit
+        CINIT=$(build_cinit "$OUT/build-cluster")
     fi
 fi
 
-# ---------------------------------------------------------------- ports and readiness
-# A random port below the ephemeral range (32768+ here) with no socket in any state.
-pick_port() {
-    local p i lo=20000 hi=32000
-    read -r lo_e _ </proc/sys/net/ipv4/ip_local_port_range
-    [ "$lo_e" -le $hi ] && hi=$((lo_e - 1)) && [ $hi -le $lo ] && lo=1024
-    for i in $(seq 100); do
-        p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
-        [ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ] && { echo "$p"; return 0; }
-    done
-    return 1
-}
-children() { pgrep -P "$1" 2>/dev/null | wc -l; }
-# listen_holders PORT: distinct PIDs holding the listening socket.
-listen_holders() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | sort -u; }
-http_ok() { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ]; }
 
 # launch NAME PORT BODY N: starts candidate NAME with N workers; sets CUR_*.
 launch() {

@@ -72,12 +72,9 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
   auto seconds = [started](TimePoint t) {
     return std::chrono::duration<double>(t - started).count();
   };
+  FillReadiness(out);
   out->mode = "cluster";
   out->uptime = seconds(now);
-  out->desired_workers = config_.workers;
-  out->online_workers = online_workers();
-  out->stopping = phase_ != Phase::kRunning;
-  out->giving_up = giving_up();
   out->reload_state = reload_.state == ReloadStatus::State::kRolling ? "rolling" : "idle";
   out->reload_slot = reload_.slots_done;
   out->reload_slots = reload_.slots_total;
@@ -106,6 +103,13 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
     }
     out->workers.push_back(view);
   }
+}
+
+void Cluster::FillReadiness(health::Snapshot* out) const {
+  out->desired_workers = config_.workers;
+  out->online_workers = online_workers();
+  out->stopping = phase_ != Phase::kRunning;
+  out->giving_up = giving_up();
 }
 
 std::optional<TimePoint> Cluster::NextDeadline() const {

@@ -134,6 +134,8 @@ class Cluster final : public Policy {
   // Fills the worker, reload and counter parts of a probe snapshot (health.h).
   // started: when cinit started; now: the current time.
   void FillSnapshot(TimePoint started, TimePoint now, health::Snapshot* out) const;
+  // Fills only what health::Judge reads (cheap: no strings, no worker list).
+  void FillReadiness(health::Snapshot* out) const;
   int desired_workers() const { return config_.workers; }
   // True once cinit is stopping because workers crash-loop (exit kExitGaveUp).
   bool giving_up() const {

@@ -16,7 +16,7 @@
 #include <variant>
 #include <vector>
 
-#include "node_ipc.h"  // LineSplitter
+#include "line_splitter.h"
 
 namespace cinit::control {
 

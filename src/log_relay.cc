@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 
 #include "log.h"
 #include "os/errno_status.h"
@@ -119,8 +120,8 @@ void LogRelay::OnReadable(int fd) {
 
 void LogRelay::Emit(const Source& source, std::string_view line) {
   Output& output = outputs_[source.stream - 1];
-  std::string text = fmt::format("[{}] {}\n", source.slot, line);
-  if (output.queue.size() + text.size() > kMaxQueued) {
+  constexpr size_t kPrefixRoom = 16;  // "[NNNN] " and the newline, generously
+  if (output.queue.size() - output.head + line.size() + kPrefixRoom > kMaxQueued) {
     if (output.dropped++ == 0) {
       Log(Level::kWarning,
           "dropping worker output: the reader of cinit's {} is too slow ({} KiB queued)",
@@ -128,17 +129,25 @@ void LogRelay::Emit(const Source& source, std::string_view line) {
     }
     return;
   }
-  output.queue += text;
-  Flush(output);
+  fmt::format_to(std::back_inserter(output.queue), "[{}] {}\n", source.slot, line);
+  if (!output.watching) {  // else EPOLLOUT will say when the reader has room
+    Flush(output);
+  }
 }
 
 void LogRelay::Flush(Output& output) {
-  while (!output.queue.empty()) {
-    ssize_t n = write(output.fd, output.queue.data(), output.queue.size());
+  while (output.head < output.queue.size()) {
+    ssize_t n = write(output.fd, output.queue.data() + output.head,
+                      output.queue.size() - output.head);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0 && errno == EAGAIN) {
+      // Keep the unwritten tail; drop what is written once it is most of the buffer.
+      if (output.head > output.queue.size() / 2) {
+        output.queue.erase(0, output.head);
+        output.head = 0;
+      }
       if (!output.watching &&
           loop_->Watch(output.fd, EPOLLOUT, [this, &output](uint32_t) { Flush(output); })
               .ok()) {
@@ -147,11 +156,12 @@ void LogRelay::Flush(Output& output) {
       return;
     }
     if (n <= 0) {
-      output.queue.clear();  // EPIPE and friends: nobody reads; nothing to keep
-      break;
+      break;  // EPIPE and friends: nobody reads; nothing to keep
     }
-    output.queue.erase(0, static_cast<size_t>(n));
+    output.head += static_cast<size_t>(n);
   }
+  output.queue.clear();
+  output.head = 0;
   if (output.watching) {
     (void)loop_->Unwatch(output.fd);
     output.watching = false;

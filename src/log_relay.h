@@ -48,6 +48,7 @@ class LogRelay {
     os::UniqueFd owned;  // our own writer, when we could make one
     int fd = -1;
     std::string queue;
+    size_t head = 0;  // bytes of queue already written
     uint64_t dropped = 0;
     bool watching = false;
   };

@@ -122,7 +122,11 @@ int RunCluster(const Options& options) {
   bool status_file_failed = false;
   if (!options.status_path.empty()) {
     executor.set_after_dispatch([&] {
-      health::Verdict verdict = health::Judge(take_snapshot());
+      // After every event: only the few fields the verdict reads, no full snapshot.
+      health::Snapshot readiness;
+      readiness.min_ready = options.min_ready;
+      cluster.FillReadiness(&readiness);
+      health::Verdict verdict = health::Judge(readiness);
       if (published == verdict || status_file_failed) {
         return;
       }

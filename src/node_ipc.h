@@ -32,30 +32,9 @@
 #include <variant>
 #include <vector>
 
+#include "line_splitter.h"
+
 namespace cinit {
-
-// Splits a byte stream into lines, keeping at most max_line bytes of a partial
-// line. A longer line is dropped whole (counted in dropped()); the stream
-// resynchronises at the next '\n'.
-class LineSplitter {
- public:
-  explicit LineSplitter(size_t max_line) : max_line_(max_line) {}
-
-  // Appends every complete line in bytes (without '\n') to *lines. When
-  // dropped_at is given, each dropped line that ends in bytes appends there the
-  // index in *lines where it would have been, so callers can report it in order.
-  void Feed(std::string_view bytes, std::vector<std::string>* lines,
-            std::vector<size_t>* dropped_at = nullptr);
-
-  uint64_t dropped() const { return dropped_; }
-  size_t buffered() const { return partial_.size(); }
-
- private:
-  size_t max_line_;
-  std::string partial_;
-  bool discarding_ = false;
-  uint64_t dropped_ = 0;
-};
 
 namespace node {
 

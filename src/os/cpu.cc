@@ -1,35 +1,20 @@
 #include "os/cpu.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <optional>
 #include <string>
+
+#include "os/pid1.h"
 
 namespace cinit::os {
 namespace {
 
-std::optional<std::string> ReadSmallFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return std::nullopt;
-  }
+// The file's text, or nullopt when it cannot be read (a missing controller).
+std::optional<std::string> ReadText(const std::string& path) {
   std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0 || text.size() > 65536) {
-      break;
-    }
-    text.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return text;
+  return ReadSmallFile(path, &text).ok() ? std::optional(text) : std::nullopt;
 }
 
 int AffinityCount() {
@@ -58,12 +43,12 @@ void Consider(Quota* best, std::optional<int> cpus, const std::string& source) {
 
 CpuLimit ReadUsableCpus() {
   Quota quota;
-  CgroupPaths paths = ParseProcCgroup(ReadSmallFile("/proc/self/cgroup").value_or(""));
+  CgroupPaths paths = ParseProcCgroup(ReadText("/proc/self/cgroup").value_or(""));
   if (!paths.v2.empty()) {
     for (const auto& dir : CgroupAncestry(paths.v2)) {
       std::string file =
           "/sys/fs/cgroup" + (dir == "/" ? std::string() : dir) + "/cpu.max";
-      if (auto text = ReadSmallFile(file)) {
+      if (auto text = ReadText(file)) {
         Consider(&quota, ParseCgroupV2CpuMax(*text), "cgroup v2 " + file);
       }
     }
@@ -72,8 +57,8 @@ CpuLimit ReadUsableCpus() {
     for (const char* mount : {"/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"}) {
       for (const auto& dir : CgroupAncestry(paths.v1_cpu)) {
         std::string base = mount + (dir == "/" ? std::string() : dir);
-        auto q = ReadSmallFile(base + "/cpu.cfs_quota_us");
-        auto p = ReadSmallFile(base + "/cpu.cfs_period_us");
+        auto q = ReadText(base + "/cpu.cfs_quota_us");
+        auto p = ReadText(base + "/cpu.cfs_period_us");
         if (q && p) {
           Consider(&quota, ParseCgroupV1Quota(*q, *p), "cgroup v1 " + base);
         }

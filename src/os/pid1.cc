@@ -59,32 +59,21 @@ bool WriteAllBytes(int fd, const unsigned char* data, size_t size) {
 
 Status WriteSharedFile(std::string_view name, std::span<const unsigned char> bytes,
                        std::string* path) {
-  mkdir("/run/cinit", 0755);  // EEXIST or no /run: the open below tells
-  std::string last_error = "no directory to write to";
-  for (std::string dir : {"/run/cinit", "/tmp"}) {
-    std::string candidate = dir + "/" + std::string(name);
-    // A fresh file each time (another cinit, or an old image, may be there).
-    std::string temp = candidate + "." + std::to_string(getpid());
-    int fd =
-        open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
-    if (fd < 0) {
-      last_error = fmt::format("{}: {}", temp, std::strerror(errno));
-      continue;
+  std::string_view contents(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::string errors;
+  for (std::string_view dir : {"/run/cinit", "/tmp"}) {
+    std::string candidate = fmt::format("{}/{}", dir, name);
+    Status s = ReplaceFile(candidate, contents, 0444);
+    if (s.ok()) {
+      *path = candidate;
+      return s;
     }
-    bool written = WriteAllBytes(fd, bytes.data(), bytes.size());
-    close(fd);
-    if (!written || rename(temp.c_str(), candidate.c_str()) != 0) {
-      last_error = fmt::format("{}: {}", candidate, std::strerror(errno));
-      unlink(temp.c_str());
-      continue;
-    }
-    *path = candidate;
-    return Status::Ok();
+    errors += (errors.empty() ? "" : "; ") + s.message();
   }
-  return Status::Error(last_error);
+  return Status::Error(errors);
 }
 
-Status ReplaceFile(const std::string& path, std::string_view contents) {
+Status ReplaceFile(const std::string& path, std::string_view contents, mode_t mode) {
   if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
     mkdir(path.substr(0, slash).c_str(), 0755);  // EEXIST is fine; open tells the rest
   }
@@ -94,7 +83,7 @@ Status ReplaceFile(const std::string& path, std::string_view contents) {
     nonce = reinterpret_cast<uintptr_t>(&nonce);
   }
   std::string temp = fmt::format("{}.{:016x}", path, nonce);
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
     return ErrnoStatus(fmt::format("open {}", temp), errno);
   }

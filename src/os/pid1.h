@@ -2,6 +2,8 @@
 #ifndef CINIT_OS_PID1_H_
 #define CINIT_OS_PID1_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -32,9 +34,10 @@ UniqueFd DetachFromInheritedState();
 Status WriteSharedFile(std::string_view name, std::span<const unsigned char> bytes,
                        std::string* path);
 
-// Replaces the file at path with contents atomically (a temporary file renamed
-// over it); creates the parent directory (0755) if missing.
-Status ReplaceFile(const std::string& path, std::string_view contents);
+// Replaces the file at path with contents atomically (a temporary file of the given
+// mode renamed over it); creates the parent directory (0755) if missing.
+Status ReplaceFile(const std::string& path, std::string_view contents,
+                   mode_t mode = 0644);
 
 // Reads a small file (at most 64 KiB) into *contents.
 Status ReadSmallFile(const std::string& path, std::string* contents);

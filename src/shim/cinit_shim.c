@@ -380,6 +380,17 @@ static int describe_bind(int fd, const struct sockaddr *addr, socklen_t len,
   return 0;
 }
 
+// One iovec and a zeroed control buffer of len bytes, as sendmsg/recvmsg want.
+static void init_msg(struct msghdr *msg, struct iovec *iov, char *control,
+                     size_t len) {
+  memset(control, 0, len);
+  memset(msg, 0, sizeof *msg);
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  msg->msg_control = control;
+  msg->msg_controllen = len;
+}
+
 // Sends *req with reply_end attached. Returns 0 or -errno.
 static long send_request(const struct cinit_shim_bind_request *req,
                          int reply_end) {
@@ -389,13 +400,8 @@ static long send_request(const struct cinit_shim_bind_request *req,
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
-  memset(&control, 0, sizeof control);
   struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
+  init_msg(&msg, &iov, control.buf, sizeof control.buf);
   struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
@@ -417,13 +423,8 @@ static long receive_reply(int reply_end, int *sock) {
     char buf[CMSG_SPACE(sizeof(int) * kMaxReplyFds)];
     struct cmsghdr align;
   } control;
-  memset(&control, 0, sizeof control);
   struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
+  init_msg(&msg, &iov, control.buf, sizeof control.buf);
   const long n = sys_recvmsg(reply_end, &msg, MSG_CMSG_CLOEXEC);
   if (n < 0) return kPassThrough;
 
