@@ -6,7 +6,7 @@ reloads asked for during a reload are merged; `scale N` grows and shrinks;
 SIGTERM during a reload stops everything.
 
 The workers are apps/reload_app.js (Node, IPC channel) and apps/reload_py.py
-(the bind shim and sd_notify); see test_reload_support.py. The load test is
+(the bind shim and sd_notify); see reload_support.py. The load test is
 test_reload_load.py, the FIFO's robustness test_reload_fifo.py, other Node
 majors test_reload_node_majors.py."""
 
@@ -19,7 +19,7 @@ import time
 import unittest
 
 from harness import CINIT, DEADLINE, SUBREAPER, status_field, temp_dir, wait_for
-from test_reload_support import Cluster, ns_pid
+from reload_support import Cluster, ns_pid
 
 SILENT_WARNING = "did not say it was online within {} ms: taking it as online"
 

@@ -13,7 +13,7 @@ import time
 import unittest
 
 from harness import wait_for
-from test_reload_support import Cluster, cpu_seconds
+from reload_support import Cluster, cpu_seconds
 
 IGNORED = "cinit: warning: control FIFO: ignoring "
 

@@ -18,7 +18,7 @@ import time
 import unittest
 
 from harness import DEADLINE, Process, temp_dir
-from test_reload_support import LOAD_PY, NODE, Cluster, load_summary, version_of
+from reload_support import LOAD_PY, NODE, Cluster, load_summary, version_of
 
 RELOADS = 3
 

@@ -12,7 +12,7 @@ import unittest
 
 from test_reload import check_rolling_reload
 from test_reload_load import reloads_under_load
-from test_reload_support import NODE, Cluster, node_majors
+from reload_support import NODE, Cluster, node_majors
 
 
 class ReloadNodeMajorsTest(unittest.TestCase):

@@ -237,7 +237,7 @@ TEST_SUITE("cluster") {
     }
   }
 
-  TEST_CASE("other signals go to every live worker; SIGHUP kills nothing") {
+  TEST_CASE("other signals go to every live worker, SIGHUP kills nothing") {
     Harness h(Config(3));
     h.Start();
     auto actions = h.Handle(SignalReceived{SIGUSR2}, t0);
@@ -343,7 +343,7 @@ TEST_SUITE("reload") {
     }
   }
 
-  TEST_CASE("a replacement that exits before it is online aborts; the old keep serving") {
+  TEST_CASE("a replacement that exits before it is online aborts, the old keep serving") {
     Harness h(Config(2));
     h.Start();
     AllOnline(h, t0);
@@ -471,7 +471,7 @@ TEST_SUITE("reload") {
 }
 
 TEST_SUITE("scale") {
-  TEST_CASE("scale up adds slots; scale down retires the highest gracefully") {
+  TEST_CASE("scale up adds slots, scale down retires the highest gracefully") {
     Harness h(Config(2));
     h.Start();
     AllOnline(h, t0);

@@ -29,7 +29,7 @@ TEST_SUITE("signal_policy") {
     CHECK(IsCaught(SIGCHLD));
   }
 
-  TEST_CASE("fault signals keep their default action; KILL and STOP cannot be caught") {
+  TEST_CASE("fault signals keep their default action, KILL and STOP cannot be caught") {
     for (int signo :
          {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGKILL, SIGSTOP}) {
       CAPTURE(signo);

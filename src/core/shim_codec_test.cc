@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "shim/shim_protocol.h"
+#include "shim_protocol.h"
 
 namespace cinit {
 namespace {

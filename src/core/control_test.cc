@@ -26,7 +26,7 @@ TEST_SUITE("control") {
     }
   }
 
-  TEST_CASE("partial lines wait for their newline; empty lines are skipped") {
+  TEST_CASE("partial lines wait for their newline, empty lines are skipped") {
     Parser parser;
     std::vector<Command> commands;
     parser.Feed("rel", &commands);
