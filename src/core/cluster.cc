@@ -52,13 +52,11 @@ void Cluster::Start(TimePoint now, std::vector<Action>* actions) {
   }
 }
 
-const WorkerInfo* Cluster::FindWorkerByPid(int pid) const {
-  for (const auto& [id, worker] : workers_) {
-    if (worker.pid == pid) {
-      return &worker;
-    }
+Event ClusterSignalEvent(int signo) {
+  if (signo == SIGHUP) {
+    return ReloadRequested{"SIGHUP"};
   }
-  return nullptr;
+  return SignalReceived{signo};
 }
 
 int Cluster::online_workers() const {
@@ -124,6 +122,7 @@ std::optional<TimePoint> Cluster::NextDeadline() const {
   }
   for (const auto& [id, worker] : workers_) {
     consider(worker.deadline);
+    consider(worker.hello_due);
   }
   return next;
 }
@@ -181,10 +180,6 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
     }
     return;
   }
-  if (signo == SIGHUP) {
-    OnReloadRequested(ReloadRequested{"SIGHUP"}, now, actions);
-    return;
-  }
   if (phase_ == Phase::kDraining) {
     actions->push_back(SignalEveryone{signo});
     return;
@@ -211,7 +206,7 @@ void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
       continue;
     }
     WorkerInfo worker = it->second;
-    workers_.erase(it);
+    Forget(it, actions);
     OnWorkerExit(worker, exit, now, actions);
   }
   DropRetiredSlots();
@@ -225,10 +220,11 @@ void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
 void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint now,
                            std::vector<Action>* actions) {
   SlotInfo& slot = slots_[static_cast<size_t>(worker.slot)];
+  const bool replacement = slot.incoming_id == worker.id;
   if (slot.worker_id == worker.id) {
     slot.worker_id.reset();
   }
-  if (slot.incoming_id == worker.id) {
+  if (replacement) {
     slot.incoming_id.reset();
   }
   bool expected = worker.state == WorkerState::kLeaving ||
@@ -248,7 +244,7 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     }
     return;
   }
-  if (worker.replacement) {
+  if (replacement) {
     AbortRollout(fmt::format("the new worker {} (pid {}) {} before it was online",
                              worker.slot, worker.pid, exit.Describe()),
                  now, actions);
@@ -316,6 +312,9 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
   }
   if (spawned.pid > 0) {
     it->second.pid = spawned.pid;
+    if (config_.shim) {
+      it->second.hello_due = now + config_.shim_hello_wait;
+    }
     Log(Level::kDebug, "worker {} is pid {}", it->second.slot, spawned.pid);
     if (phase_ != Phase::kRunning) {
       StopWorker(it->second, now, /*graceful=*/false, actions);
@@ -324,7 +323,7 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
   }
   // fork() failed: treat like a crash right at start.
   WorkerInfo worker = it->second;
-  workers_.erase(it);
+  Forget(it, actions);
   Log(Level::kWarning, "cannot start worker {}: {}", worker.slot, spawned.error);
   OnWorkerExit(worker, ExitInfo{1, 0, false}, now, actions);
 }
@@ -344,13 +343,15 @@ void Cluster::OnReport(const WorkerReport& report, TimePoint now,
         worker.online_at = now;
         Log(Level::kInfo, "worker {} (pid {}) is online ({})", worker.slot, worker.pid,
             report.kind == WorkerReport::Kind::kReady ? "ready" : "listening");
-        if (worker.replacement) {
+        if (IsReplacement(worker)) {
           HandOver(worker, now, actions);
         }
       }
       break;
+    case WorkerReport::Kind::kShimLoaded:
+      worker.hello_due.reset();  // every process of its tree says HELLO: the first counts
+      break;
     case WorkerReport::Kind::kBooted:
-    case WorkerReport::Kind::kChannelClosed:
       break;
   }
 }
@@ -370,6 +371,16 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
   for (int id : due) {
     if (auto it = workers_.find(id); it != workers_.end()) {
       OnWorkerDeadline(it->second, now, actions);
+    }
+  }
+  for (auto& [id, worker] : workers_) {
+    if (worker.hello_due && *worker.hello_due <= now) {
+      worker.hello_due.reset();
+      Log(Level::kWarning,
+          "worker {} (pid {}): the bind shim did not load (a static or set-uid program, "
+          "or LD_PRELOAD removed on the way); if it binds the shared port itself, "
+          "workers will collide: use --listen (LISTEN_FDS) or Node's IPC instead",
+          worker.slot, worker.pid);
     }
   }
   if (phase_ == Phase::kStopping) {
@@ -455,12 +466,11 @@ void Cluster::AdvanceRollout(TimePoint now, std::vector<Action>* actions) {
     worker.id = next_worker_id_++;
     worker.slot = index;
     worker.generation = generation_;
-    worker.replacement = true;
     worker.started_at = now;
     worker.deadline = now + config_.listen_timeout;
     workers_[worker.id] = worker;
     slot.incoming_id = worker.id;
-    rollout_->steps.push_back(Step{index, std::nullopt, false});
+    rollout_->steps.push_back(Step{index, std::nullopt});
     actions->push_back(SpawnWorker{worker.id, index});
   }
   if (rollout_ && rollout_->steps.empty() && rollout_->queue.empty()) {
@@ -471,7 +481,6 @@ void Cluster::AdvanceRollout(TimePoint now, std::vector<Action>* actions) {
 void Cluster::HandOver(WorkerInfo& replacement, TimePoint now,
                        std::vector<Action>* actions) {
   SlotInfo& slot = slots_[static_cast<size_t>(replacement.slot)];
-  replacement.replacement = false;
   replacement.deadline.reset();
   std::optional<int> old = slot.worker_id;
   slot.worker_id = replacement.id;
@@ -484,7 +493,6 @@ void Cluster::HandOver(WorkerInfo& replacement, TimePoint now,
   if (step == rollout_->steps.end()) {
     return;
   }
-  step->handed_over = true;
   auto it = old ? workers_.find(*old) : workers_.end();
   if (it == workers_.end()) {
     StepDone(replacement.slot, now, actions);
@@ -517,7 +525,7 @@ void Cluster::AbortRollout(std::string why, TimePoint now, std::vector<Action>* 
   Log(Level::kError, "reload aborted: {}; the old workers keep serving", why);
   for (const auto& step : rollout_->steps) {
     SlotInfo& slot = slots_[static_cast<size_t>(step.slot)];
-    if (!step.handed_over && slot.incoming_id) {
+    if (slot.incoming_id) {  // not handed over yet
       auto it = workers_.find(*slot.incoming_id);
       slot.incoming_id.reset();
       if (it != workers_.end()) {
@@ -651,8 +659,15 @@ void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now,
         worker.slot, worker.pid);
     worker.deadline.reset();
     stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
-    workers_.erase(worker.id);  // invalidates `worker`: OnTick looks workers up by id
+    Forget(workers_.find(worker.id), actions);  // invalidates `worker`: OnTick looks
+                                                 // workers up by id
   }
+}
+
+void Cluster::Forget(std::map<int, WorkerInfo>::iterator it,
+                     std::vector<Action>* actions) {
+  actions->push_back(ForgetWorker{it->first});
+  workers_.erase(it);
 }
 
 void Cluster::MaybeFinishStop(TimePoint now, bool none_left,

@@ -41,27 +41,13 @@
 #include <string>
 #include <vector>
 
+#include "cluster_config.h"
 #include "drain.h"
 #include "events.h"
 #include "health.h"
 #include "wait_status.h"
 
 namespace cinit {
-
-struct ClusterConfig {
-  int workers = 1;
-  bool node_ipc = false;  // workers understand AskWorkerToLeave
-  int stop_signal = 15;   // SIGTERM
-  std::chrono::milliseconds kill_timeout{1600};
-  std::chrono::milliseconds graceful_timeout{8000};
-  std::chrono::milliseconds min_uptime{1000};
-  int max_restarts = 10;
-  std::chrono::milliseconds backoff_base{100};
-  std::chrono::milliseconds backoff_max{15000};
-  std::chrono::milliseconds listen_timeout{3000};
-  int reload_batch = 1;
-  bool strict_reload = false;
-};
 
 struct ReloadStatus {
   enum class State { kIdle, kRolling };
@@ -91,24 +77,31 @@ struct WorkerInfo {
   int id = 0;                // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
   int slot = 0;              // 0..N-1
   int generation = 1;        // bumped by every reload
-  bool replacement = false;  // a reload's new worker, not yet handed its slot
   int pid = 0;               // 0 until spawned
   WorkerState state = WorkerState::kStarting;
   TimePoint started_at{};
   std::optional<TimePoint> online_at;
-  std::optional<TimePoint> deadline;  // of the current stop step
-  bool killed = false;                // SIGKILL was sent
+  std::optional<TimePoint> deadline;  // of the current stop step, or listen_timeout
+  std::optional<TimePoint> hello_due;  // the bind shim has not said HELLO yet
+  bool killed = false;                 // SIGKILL was sent
 };
 
 struct SlotInfo {
   int index = 0;
   std::optional<int> worker_id;    // its live worker
-  std::optional<int> incoming_id;  // a reload's replacement, until it is online
+  // A reload's replacement, until it is online and takes the slot over: the one
+  // record of "a replacement is in flight".
+  std::optional<int> incoming_id;
   bool retiring = false;           // removed by "scale": no restart, gone once empty
   int restarts = 0;                // replacements after an exit on its own
   int crashes_in_a_row = 0;
   std::optional<TimePoint> restart_at;
 };
+
+// The Event a signal becomes in cluster mode, at its first hop: SIGHUP is a
+// ReloadRequested (as the control FIFO's "reload" is), every other signal a
+// SignalReceived.
+Event ClusterSignalEvent(int signo);
 
 class Cluster final : public Policy {
  public:
@@ -126,7 +119,6 @@ class Cluster final : public Policy {
   Phase phase() const { return phase_; }
   const std::vector<SlotInfo>& slots() const { return slots_; }
   const std::map<int, WorkerInfo>& workers() const { return workers_; }
-  const WorkerInfo* FindWorkerByPid(int pid) const;
   int online_workers() const;
   uint64_t orphans_reaped() const { return orphans_reaped_; }
   const ReloadStatus& reload() const { return reload_; }
@@ -153,6 +145,11 @@ class Cluster final : public Policy {
   void OnReport(const WorkerReport& report, TimePoint now, std::vector<Action>* actions);
   void OnTick(TimePoint now, std::vector<Action>* actions);
   void OnWorkerDeadline(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions);
+  // Drops the worker from workers_ and tells the shell (ForgetWorker).
+  void Forget(std::map<int, WorkerInfo>::iterator it, std::vector<Action>* actions);
+  bool IsReplacement(const WorkerInfo& worker) const {
+    return slots_[static_cast<size_t>(worker.slot)].incoming_id == worker.id;
+  }
 
   // Rolling reload.
   void OnReloadRequested(const ReloadRequested& request, TimePoint now,
@@ -192,7 +189,6 @@ class Cluster final : public Policy {
   struct Step {
     int slot = 0;
     std::optional<int> old_id;  // the worker being replaced, until it has exited
-    bool handed_over = false;
   };
   struct Rollout {
     std::vector<int> queue;   // slots still to replace, in order

@@ -246,7 +246,7 @@ TEST_SUITE("cluster") {
     for (const auto& s : signals) {
       CHECK(s.signo == SIGUSR2);
     }
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     CHECK(All<SendSignal>(hup).empty());
     CHECK(All<AskWorkerToLeave>(hup).empty());
     CHECK(All<SpawnWorker>(hup).size() == 1);  // the reload's first replacement
@@ -273,6 +273,60 @@ TEST_SUITE("cluster") {
     CHECK(h.cluster.workers().empty());
     REQUIRE(h.cluster.NextDeadline());
     CHECK(h.cluster.slots()[0].crashes_in_a_row == 1);
+    CHECK(All<ForgetWorker>(actions).size() == 1);
+  }
+
+  TEST_CASE("SIGHUP is a reload at the first hop, every other signal a signal") {
+    CHECK(std::get<ReloadRequested>(ClusterSignalEvent(SIGHUP)).source == "SIGHUP");
+    CHECK(std::get<SignalReceived>(ClusterSignalEvent(SIGUSR1)).signo == SIGUSR1);
+    CHECK(std::get<SignalReceived>(ClusterSignalEvent(SIGTERM)).signo == SIGTERM);
+  }
+
+  TEST_CASE("a reaped worker is forgotten, and the shell is told") {
+    Harness h(Config(2));
+    h.Start();
+    int id = h.IdOfSlot(1);
+    int pid = h.PidOfSlot(1);
+    auto actions = h.Handle(ChildrenReaped{{{pid, Exited(1)}}, false}, t0);
+    auto forgotten = All<ForgetWorker>(actions);
+    REQUIRE(forgotten.size() == 1);
+    CHECK(forgotten[0].worker_id == id);
+    CHECK(h.cluster.workers().count(id) == 0);
+    // An orphan is nobody's worker: nothing to forget.
+    CHECK(All<ForgetWorker>(h.Handle(ChildrenReaped{{{999, Exited(0)}}, false}, t0))
+              .empty());
+  }
+
+  TEST_CASE("a worker that survives SIGKILL is forgotten when cinit stops waiting") {
+    Harness h(Config(1, /*node_ipc=*/false));
+    h.Start();
+    int id = h.IdOfSlot(0);
+    h.Handle(SignalReceived{SIGTERM}, t0);
+    h.Handle(Tick{}, t0 + milliseconds(1000));  // kill_timeout: SIGKILL
+    auto actions = h.Handle(Tick{}, t0 + milliseconds(1000) + Drain::kKillWait);
+    auto forgotten = All<ForgetWorker>(actions);
+    REQUIRE(forgotten.size() == 1);
+    CHECK(forgotten[0].worker_id == id);
+  }
+
+  TEST_CASE("the bind shim's HELLO is awaited by a deadline in the policy") {
+    ClusterConfig config = Config(2, /*node_ipc=*/false);
+    config.shim = true;
+    config.shim_hello_wait = milliseconds(3000);
+    Harness h(config);
+    h.Start();
+    REQUIRE(h.cluster.NextDeadline());
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(3000));
+    h.Handle(WorkerReport{h.IdOfSlot(0), WorkerReport::Kind::kShimLoaded}, t0);
+    h.Handle(WorkerReport{h.IdOfSlot(1), WorkerReport::Kind::kShimLoaded}, t0);
+    CHECK_FALSE(h.cluster.NextDeadline());  // both said HELLO: nothing to wait for
+
+    Harness silent(config);
+    silent.Start();
+    auto actions = silent.Handle(Tick{}, t0 + milliseconds(3000));
+    CHECK(actions.empty());  // only a warning in the log: the worker keeps running
+    CHECK_FALSE(silent.cluster.NextDeadline());
+    CHECK(silent.cluster.workers().size() == 2);
   }
 }
 
@@ -300,7 +354,7 @@ TEST_SUITE("reload") {
     int old1 = h.IdOfSlot(1);
     size_t most_workers = 0;
 
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     auto spawns = All<SpawnWorker>(hup);
     REQUIRE(spawns.size() == 1);
     CHECK(spawns[0].slot == 0);
@@ -349,7 +403,7 @@ TEST_SUITE("reload") {
     AllOnline(h, t0);
     int old0 = h.IdOfSlot(0);
     int old1 = h.IdOfSlot(1);
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     int incoming = All<SpawnWorker>(hup)[0].worker_id;
     auto crash = h.Handle(ChildrenReaped{{{100 + incoming, Exited(1)}}, false},
                           t0 + milliseconds(50));
@@ -365,7 +419,7 @@ TEST_SUITE("reload") {
     CHECK_FALSE(h.cluster.NextDeadline());  // no restart of the failed replacement
 
     SUBCASE("the next reload starts afresh") {
-      CHECK(All<SpawnWorker>(h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(60)))
+      CHECK(All<SpawnWorker>(h.Handle(ClusterSignalEvent(SIGHUP), t0 + milliseconds(60)))
                 .size() == 1);
     }
   }
@@ -377,7 +431,7 @@ TEST_SUITE("reload") {
     h.Start();
     AllOnline(h, t0);
     int old0 = h.IdOfSlot(0);
-    h.Handle(SignalReceived{SIGHUP}, t0);
+    h.Handle(ClusterSignalEvent(SIGHUP), t0);
     CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(3000));
     CHECK(h.Handle(Tick{}, t0 + milliseconds(2999)).empty());
     auto timeout = h.Handle(Tick{}, t0 + milliseconds(3000));
@@ -394,7 +448,7 @@ TEST_SUITE("reload") {
     h.Start();
     AllOnline(h, t0);
     int old0 = h.IdOfSlot(0);
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     int incoming = All<SpawnWorker>(hup)[0].worker_id;
     auto timeout = h.Handle(Tick{}, t0 + milliseconds(3000));
     auto signals = All<SendSignal>(timeout);
@@ -406,7 +460,8 @@ TEST_SUITE("reload") {
     // Its exit is expected: no restart, no second abort.
     auto gone =
         h.Handle(ChildrenReaped{{{100 + incoming, 15}}, false}, t0 + milliseconds(3100));
-    CHECK(gone.empty());
+    REQUIRE(gone.size() == 1);
+    CHECK(std::get<ForgetWorker>(gone[0]).worker_id == incoming);
   }
 
   TEST_CASE(
@@ -414,8 +469,8 @@ TEST_SUITE("reload") {
     Harness h(Config(2));
     h.Start();
     AllOnline(h, t0);
-    auto first = h.Handle(SignalReceived{SIGHUP}, t0);
-    auto second = h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(10));
+    auto first = h.Handle(ClusterSignalEvent(SIGHUP), t0);
+    auto second = h.Handle(ClusterSignalEvent(SIGHUP), t0 + milliseconds(10));
     CHECK(All<SpawnWorker>(second).empty());  // never two at once
     int new0 = All<SpawnWorker>(first)[0].worker_id;
     int old0 = h.IdOfSlot(0);
@@ -434,7 +489,7 @@ TEST_SUITE("reload") {
     Harness h(Config(2));
     h.Start();
     AllOnline(h, t0);
-    h.Handle(SignalReceived{SIGHUP}, t0);
+    h.Handle(ClusterSignalEvent(SIGHUP), t0);
     CHECK(h.cluster.workers().size() == 3);
     auto stop = h.Handle(SignalReceived{SIGTERM}, t0 + milliseconds(10));
     CHECK(All<AskWorkerToLeave>(stop).size() == 3);
@@ -448,7 +503,7 @@ TEST_SUITE("reload") {
     Harness h(config);
     h.Start();
     AllOnline(h, t0);
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     auto spawns = All<SpawnWorker>(hup);
     REQUIRE(spawns.size() == 2);
     CHECK(spawns[0].slot == 0);
@@ -463,7 +518,7 @@ TEST_SUITE("reload") {
     AllOnline(h, t0);
     h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false},
              t0 + milliseconds(5000));
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0 + milliseconds(5001));
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0 + milliseconds(5001));
     auto spawns = All<SpawnWorker>(hup);
     REQUIRE(spawns.size() == 1);
     CHECK(spawns[0].slot == 1);
@@ -497,7 +552,7 @@ TEST_SUITE("scale") {
     Harness h(Config(1));
     h.Start();
     AllOnline(h, t0);
-    auto hup = h.Handle(SignalReceived{SIGHUP}, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     CHECK(All<SpawnWorker>(h.Handle(ScaleRequested{2}, t0)).empty());
     int incoming = All<SpawnWorker>(hup)[0].worker_id;
     int old = h.IdOfSlot(0);

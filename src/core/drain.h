@@ -29,7 +29,6 @@ class Drain {
   void OnReaped(bool none_left, std::vector<Action>* actions);
   void OnTick(TimePoint now, std::vector<Action>* actions);
 
-  bool started() const { return stage_ != Stage::kIdle; }
   bool done() const { return stage_ == Stage::kDone; }
   std::optional<TimePoint> deadline() const { return deadline_; }
 

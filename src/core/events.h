@@ -1,10 +1,12 @@
 // Events and Actions: the vocabulary between cinit's shell and its pure core.
 //
-// The shell (EventLoop + Executor) turns what happens — a signal read from the
-// signalfd, children reaped, a worker's IPC message, a deadline reached — into an
-// Event and hands it to a Policy with the current time. The Policy answers with
-// Actions, which the Executor carries out with syscalls; some report back with
-// follow-up Events (ReapChildren → ChildrenReaped, SpawnWorker → WorkerSpawned).
+// Data flows one way. Sources (the signalfd, workers' channels, the shim server,
+// the notify socket, the control FIFO) append Events to one EventQueue; once per
+// loop turn the shell reads the clock once and feeds each Event, with that time, to
+// a Policy, which answers with Actions; the Executor carries them out with
+// syscalls, and some report back as follow-up Events at the end of the same queue
+// (ReapChildren -> ChildrenReaped, SpawnWorker -> WorkerSpawned). Nothing calls
+// back up: a source never calls the Policy or the Executor.
 // Two Policies exist: Supervisor (single mode) and Cluster (-i). Both are pure:
 // no syscalls, no clock reads.
 #ifndef CINIT_EVENTS_H_
@@ -23,7 +25,8 @@ using TimePoint = Clock::time_point;
 
 // ---- Events (world -> core) ----
 
-// cinit read signo from its signalfd.
+// cinit consumed signo (signalfd or sigtimedwait). In cluster mode SIGHUP arrives
+// as ReloadRequested instead (ClusterSignalEvent, cluster.h).
 struct SignalReceived {
   int signo;
 };
@@ -56,7 +59,7 @@ struct WorkerReport {
     kBooted,     // Node cluster 'online': the runtime is up, the app may not listen yet
     kListening,  // it listens: Node cluster 'listening', or the bind shim got its socket
     kReady,      // the app said so: process.send('ready') / 'online', sd_notify READY=1
-    kChannelClosed,  // its IPC channel reached EOF (Node: after disconnect)
+    kShimLoaded,  // the bind shim said HELLO from a process of the worker's tree
   };
   int worker_id;
   Kind kind;
@@ -74,6 +77,10 @@ struct ScaleRequested {
 
 using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned,
                            WorkerReport, ReloadRequested, ScaleRequested>;
+
+// Events waiting for the Policy, oldest first. Bounded in practice by the sources:
+// each reads a bounded amount per wake-up, and each Action adds at most one Event.
+using EventQueue = std::vector<Event>;
 
 // ---- Actions (core -> world) ----
 
@@ -105,15 +112,22 @@ struct AskWorkerToLeave {
   int worker_id;
 };
 
+// The Policy no longer knows this worker (it was reaped, could not be spawned, or
+// survived SIGKILL): the shell drops its channels and its pid, so nothing that
+// later claims to be it (a process that got its pid) is trusted.
+struct ForgetWorker {
+  int worker_id;
+};
+
 // Exit cinit with this code.
 struct ExitInit {
   int code;
 };
 
 using Action = std::variant<SendSignal, SignalEveryone, ReapChildren, SpawnWorker,
-                            AskWorkerToLeave, ExitInit>;
+                            AskWorkerToLeave, ForgetWorker, ExitInit>;
 
-// A pure decision-maker driven by the Executor.
+// A pure decision-maker, fed by the shell one Event at a time.
 class Policy {
  public:
   virtual ~Policy() = default;

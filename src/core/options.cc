@@ -130,7 +130,7 @@ struct ValueOption {
 constexpr std::array kValueOptions = {
     ValueOption{"--kill-timeout", "",
                 [](std::string_view v, Options* o) {
-                  return ParseMillis("--kill-timeout", v, &o->kill_timeout);
+                  return ParseMillis("--kill-timeout", v, &o->cluster.kill_timeout);
                 }},
     ValueOption{"--instances", "-i", &ParseInstances},
     ValueOption{"--log-format", "",
@@ -191,20 +191,20 @@ constexpr std::array kValueOptions = {
                     return Status::Error(
                         fmt::format("--stop-signal: unknown signal '{}'", v));
                   }
-                  o->stop_signal = signo;
+                  o->cluster.stop_signal = signo;
                   return Status::Ok();
                 }},
     ValueOption{"--graceful-timeout", "",
                 [](std::string_view v, Options* o) {
-                  return ParseMillis("--graceful-timeout", v, &o->graceful_timeout);
+                  return ParseMillis("--graceful-timeout", v, &o->cluster.graceful_timeout);
                 }},
     ValueOption{"--min-uptime", "",
                 [](std::string_view v, Options* o) {
-                  return ParseMillis("--min-uptime", v, &o->min_uptime);
+                  return ParseMillis("--min-uptime", v, &o->cluster.min_uptime);
                 }},
     ValueOption{"--listen-timeout", "",
                 [](std::string_view v, Options* o) {
-                  return ParseMillis("--listen-timeout", v, &o->listen_timeout);
+                  return ParseMillis("--listen-timeout", v, &o->cluster.listen_timeout);
                 }},
     ValueOption{"--reload-batch", "",
                 [](std::string_view v, Options* o) {
@@ -213,7 +213,7 @@ constexpr std::array kValueOptions = {
                     return Status::Error(fmt::format(
                         "--reload-batch: '{}' is not a count from 1 to 4096", v));
                   }
-                  o->reload_batch = static_cast<int>(*n);
+                  o->cluster.reload_batch = static_cast<int>(*n);
                   return Status::Ok();
                 }},
     ValueOption{"--control", "",
@@ -259,7 +259,7 @@ constexpr std::array kValueOptions = {
                     return Status::Error(
                         fmt::format("--max-restarts: '{}' is not a count", v));
                   }
-                  o->max_restarts = static_cast<int>(*n);
+                  o->cluster.max_restarts = static_cast<int>(*n);
                   return Status::Ok();
                 }},
 };
@@ -275,14 +275,14 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out) {
     out->verbosity = static_cast<int>(*level);
   }
   if (auto text = env("PM2_GRACEFUL_TIMEOUT")) {
-    if (Status s = ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->graceful_timeout);
+    if (Status s = ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->cluster.graceful_timeout);
         !s.ok()) {
       return s;
     }
   }
   if (auto text = env("PM2_GRACEFUL_LISTEN_TIMEOUT")) {
     if (Status s =
-            ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text, &out->listen_timeout);
+            ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text, &out->cluster.listen_timeout);
         !s.ok()) {
       return s;
     }
@@ -362,7 +362,7 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
       continue;  // tini's "register as subreaper": cinit always does when not PID 1
     }
     if (word == "--strict-reload") {
-      out.strict_reload = true;
+      out.cluster.strict_reload = true;
       continue;
     }
     if (word == "--log-prefix") {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster_config.h"
 #include "status.h"
 
 namespace cinit {
@@ -40,9 +41,6 @@ struct Options {
   int verbosity = 1;        // 0 error .. 3 debug
   bool log_json = false;    // --log-format json: one JSON object per line
   bool log_prefix = false;  // cluster mode: "[k] " before each line workers write
-  // Time between the stop signal (SIGTERM) and SIGKILL: for workers being stopped,
-  // and for the processes left when the main child of single mode exits.
-  std::chrono::milliseconds kill_timeout{1600};
   bool show_help = false;
   bool show_version = false;
 
@@ -55,20 +53,9 @@ struct Options {
   // How workers share a port: one socket (one accept queue) for all, or one
   // SO_REUSEPORT socket per worker slot.
   bool balance_reuseport = false;
-  int stop_signal = 15;  // SIGTERM
-  // How long a Node worker has to exit after 'shutdown' + disconnect before it
-  // gets the stop signal.
-  std::chrono::milliseconds graceful_timeout{8000};
-  // A worker that dies sooner than this after its start counts as unstable;
-  // max_restarts unstable deaths in a row of one slot make cinit give up.
-  std::chrono::milliseconds min_uptime{1000};
-  int max_restarts = 10;
-
-  // Rolling reload (SIGHUP or "reload" on the control FIFO).
-  // How long a replacement has to come online (listening, 'ready', READY=1).
-  std::chrono::milliseconds listen_timeout{3000};
-  int reload_batch = 1;
-  bool strict_reload = false;  // a replacement silent at listen_timeout aborts the reload
+  // Stop signal, timeouts, restarts and the rolling reload (its kill_timeout is
+  // single mode's too). workers and node_ipc are decided at start-up.
+  ClusterConfig cluster;
   std::string control_path = "/run/cinit/control";  // empty: no control FIFO
 
   // Health endpoint (cluster mode): HTTP on this address; absent: off.

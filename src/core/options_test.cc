@@ -66,9 +66,9 @@ TEST_SUITE("options") {
   }
 
   TEST_CASE("--kill-timeout takes milliseconds, as a separate word or after =") {
-    CHECK(Parse({"--kill-timeout", "300", "x"}).options.kill_timeout.count() == 300);
-    CHECK(Parse({"--kill-timeout=0", "x"}).options.kill_timeout.count() == 0);
-    CHECK(Parse({"x"}).options.kill_timeout.count() == 1600);
+    CHECK(Parse({"--kill-timeout", "300", "x"}).options.cluster.kill_timeout.count() == 300);
+    CHECK(Parse({"--kill-timeout=0", "x"}).options.cluster.kill_timeout.count() == 0);
+    CHECK(Parse({"x"}).options.cluster.kill_timeout.count() == 1600);
   }
 
   TEST_CASE("bad --kill-timeout values are usage errors") {
@@ -107,7 +107,7 @@ TEST_SUITE("options") {
     auto p = Parse({"node", "--kill-timeout", "5", "-v"});
     REQUIRE(p.status.ok());
     CHECK(p.options.command == Words{"node", "--kill-timeout", "5", "-v"});
-    CHECK(p.options.kill_timeout.count() == 1600);
+    CHECK(p.options.cluster.kill_timeout.count() == 1600);
   }
 
   TEST_CASE("-i takes N, 0, max and -K, in every spelling") {
@@ -129,19 +129,19 @@ TEST_SUITE("options") {
                     "--max-restarts", "4", "x"},
                    {{"PM2_GRACEFUL_TIMEOUT", "9000"}});
     REQUIRE(p.status.ok());
-    CHECK(p.options.graceful_timeout.count() == 100);
-    CHECK(p.options.min_uptime.count() == 50);
-    CHECK(p.options.max_restarts == 4);
+    CHECK(p.options.cluster.graceful_timeout.count() == 100);
+    CHECK(p.options.cluster.min_uptime.count() == 50);
+    CHECK(p.options.cluster.max_restarts == 4);
     CHECK(Parse({"-i", "2", "x"}, {{"PM2_GRACEFUL_TIMEOUT", "9000"}})
-              .options.graceful_timeout.count() == 9000);
-    CHECK(Parse({"x"}).options.graceful_timeout.count() == 8000);
+              .options.cluster.graceful_timeout.count() == 9000);
+    CHECK(Parse({"x"}).options.cluster.graceful_timeout.count() == 8000);
     CHECK_FALSE(Parse({"x"}, {{"PM2_GRACEFUL_TIMEOUT", "soon"}}).status.ok());
   }
 
   TEST_CASE("--stop-signal takes a name or a number") {
-    CHECK(Parse({"--stop-signal", "SIGINT", "x"}).options.stop_signal == 2);
-    CHECK(Parse({"--stop-signal", "quit", "x"}).options.stop_signal == 3);
-    CHECK(Parse({"x"}).options.stop_signal == 15);
+    CHECK(Parse({"--stop-signal", "SIGINT", "x"}).options.cluster.stop_signal == 2);
+    CHECK(Parse({"--stop-signal", "quit", "x"}).options.cluster.stop_signal == 3);
+    CHECK(Parse({"x"}).options.cluster.stop_signal == 15);
     CHECK_FALSE(Parse({"--stop-signal", "SIGNOPE", "x"}).status.ok());
   }
 
@@ -198,13 +198,13 @@ TEST_SUITE("options") {
                     "--strict-reload", "--control", "/tmp/ctl", "x"},
                    {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "9000"}});
     REQUIRE(p.status.ok());
-    CHECK(p.options.listen_timeout.count() == 500);
-    CHECK(p.options.reload_batch == 2);
-    CHECK(p.options.strict_reload);
+    CHECK(p.options.cluster.listen_timeout.count() == 500);
+    CHECK(p.options.cluster.reload_batch == 2);
+    CHECK(p.options.cluster.strict_reload);
     CHECK(p.options.control_path == "/tmp/ctl");
     auto defaults = Parse({"x"}, {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "9000"}});
-    CHECK(defaults.options.listen_timeout.count() == 9000);
-    CHECK(Parse({"x"}).options.listen_timeout.count() == 3000);
+    CHECK(defaults.options.cluster.listen_timeout.count() == 9000);
+    CHECK(Parse({"x"}).options.cluster.listen_timeout.count() == 3000);
     CHECK(Parse({"x"}).options.control_path == "/run/cinit/control");
     CHECK(Parse({"--control", "none", "x"}).options.control_path.empty());
     CHECK_FALSE(Parse({"--reload-batch", "0", "x"}).status.ok());

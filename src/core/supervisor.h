@@ -24,7 +24,7 @@ namespace cinit {
 
 struct SupervisorConfig {
   int main_pid = 0;
-  std::chrono::milliseconds kill_timeout{1600};
+  std::chrono::milliseconds kill_timeout{};  // Options::cluster.kill_timeout
 };
 
 class Supervisor final : public Policy {
@@ -36,8 +36,6 @@ class Supervisor final : public Policy {
 
   bool main_running() const { return !main_exit_; }
   bool done() const { return drain_.done(); }
-  // The main child's exit, once it has been reaped.
-  const std::optional<ExitInfo>& main_exit() const { return main_exit_; }
   uint64_t orphans_reaped() const { return orphans_reaped_; }
   uint64_t signals_forwarded() const { return signals_forwarded_; }
 

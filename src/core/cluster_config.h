@@ -1,0 +1,43 @@
+// ClusterConfig: how cluster mode (-i) runs its workers. Each default is kept here
+// once: Options (options.h) holds one of these, filled from flags and environment,
+// and the Cluster (cluster.h) runs on it. kill_timeout is single mode's too (the
+// drain of what COMMAND leaves behind).
+#ifndef CINIT_CLUSTER_CONFIG_H_
+#define CINIT_CLUSTER_CONFIG_H_
+
+#include <chrono>
+
+namespace cinit {
+
+struct ClusterConfig {
+  int workers = 1;        // resolved from -i at start-up (cpu_count.h)
+  bool node_ipc = false;  // workers have Node's IPC channel: AskWorkerToLeave works
+  // Workers load the bind shim: each must say HELLO within shim_hello_wait, or
+  // cinit warns that it did not load (a static or set-uid program, LD_PRELOAD
+  // removed on the way).
+  bool shim = false;
+  std::chrono::milliseconds shim_hello_wait{3000};
+  int stop_signal = 15;  // SIGTERM (--stop-signal)
+  // Between the stop signal and SIGKILL, for workers being stopped and for the
+  // processes left when single mode's COMMAND exits (--kill-timeout).
+  std::chrono::milliseconds kill_timeout{1600};
+  // A Node worker's time to exit after 'shutdown' + disconnect before it gets the
+  // stop signal (--graceful-timeout, PM2_GRACEFUL_TIMEOUT).
+  std::chrono::milliseconds graceful_timeout{8000};
+  // A worker that dies sooner than this after its start has crashed; max_restarts
+  // crashes in a row of one slot make cinit give up.
+  std::chrono::milliseconds min_uptime{1000};
+  int max_restarts = 10;
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_max{15000};
+  // Rolling reload: a replacement's time to come online (--listen-timeout,
+  // PM2_GRACEFUL_LISTEN_TIMEOUT), slots replaced at a time, and whether a silent
+  // replacement aborts the reload (--strict-reload) instead of being taken as online.
+  std::chrono::milliseconds listen_timeout{3000};
+  int reload_batch = 1;
+  bool strict_reload = false;
+};
+
+}  // namespace cinit
+
+#endif  // CINIT_CLUSTER_CONFIG_H_
