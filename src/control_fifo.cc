@@ -1,18 +1,17 @@
 #include "control_fifo.h"
 
-#include <sys/epoll.h>
-#include <unistd.h>
-
 #include <cerrno>
 
 #include "log.h"
+#include "os/epoll.h"
 #include "os/fifo.h"
+#include "os/io.h"
 
 namespace cinit {
 
 ControlFifo::~ControlFifo() {
   if (fd_.valid()) {
-    (void)loop_->Unwatch(fd_.get());
+    loop_->Unwatch(fd_.get());
   }
 }
 
@@ -21,17 +20,15 @@ Status ControlFifo::Open(const std::string& path) {
     return s;
   }
   Log(Level::kInfo, "control FIFO at {} (commands: reload, scale N)", path);
-  return loop_->Watch(fd_.get(), EPOLLIN, [this](uint32_t) { OnReadable(); });
+  return loop_->Watch(fd_.get(), os::kReadable,
+                      [this](uint32_t, EventQueue* queue) { OnReadable(queue); });
 }
 
-void ControlFifo::OnReadable() {
+void ControlFifo::OnReadable(EventQueue* queue) {
   char buf[4096];
   // Bounded per wake-up: a writer flooding the FIFO cannot starve the loop.
   for (int round = 0; round < 16; ++round) {
-    ssize_t n = read(fd_.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
+    ssize_t n = os::Read(fd_.get(), buf, sizeof(buf));
     if (n <= 0) {
       return;  // EAGAIN: drained. (No EOF: cinit holds a writer itself.)
     }
@@ -39,9 +36,9 @@ void ControlFifo::OnReadable() {
     parser_.Feed(std::string_view(buf, static_cast<size_t>(n)), &commands_);
     for (const auto& command : commands_) {
       if (std::holds_alternative<control::Reload>(command)) {
-        report_(ReloadRequested{"control FIFO"});
+        queue->push_back(ReloadRequested{"control FIFO"});
       } else if (const auto* scale = std::get_if<control::Scale>(&command)) {
-        report_(ScaleRequested{scale->workers});
+        queue->push_back(ScaleRequested{scale->workers});
       } else {
         Log(Level::kWarning, "control FIFO: ignoring {}",
             std::get<control::Invalid>(command).why);

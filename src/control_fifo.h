@@ -1,11 +1,12 @@
-// ControlFifo: the shell side of the control FIFO. Reads what writers send, parses
-// it (control.h) and reports each command as an Event; logs and drops the rest.
+// ControlFifo: the shell side of the control FIFO, an event source. Reads what
+// writers send, parses it (control.h) and appends each command to the EventQueue
+// ("reload" is the same ReloadRequested a SIGHUP becomes); logs and drops the rest.
 // No policy.
 #ifndef CINIT_CONTROL_FIFO_H_
 #define CINIT_CONTROL_FIFO_H_
 
-#include <functional>
 #include <string>
+#include <vector>
 
 #include "control.h"
 #include "event_loop.h"
@@ -16,10 +17,7 @@ namespace cinit {
 
 class ControlFifo {
  public:
-  using ReportFn = std::function<void(Event)>;
-
-  ControlFifo(EventLoop* loop, ReportFn report)
-      : loop_(loop), report_(std::move(report)) {}
+  explicit ControlFifo(EventLoop* loop) : loop_(loop) {}
   ~ControlFifo();
   ControlFifo(const ControlFifo&) = delete;
   ControlFifo& operator=(const ControlFifo&) = delete;
@@ -28,10 +26,9 @@ class ControlFifo {
   Status Open(const std::string& path);
 
  private:
-  void OnReadable();
+  void OnReadable(EventQueue* queue);
 
   EventLoop* loop_;
-  ReportFn report_;
   os::UniqueFd fd_;
   control::Parser parser_;
   std::vector<control::Command> commands_;

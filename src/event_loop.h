@@ -1,10 +1,8 @@
-// EventLoop: epoll dispatch plus one deadline, the heart of cinit's shell.
-//
-// Sources register an fd with a callback; Run() waits for readiness or for the
-// deadline that the caller's NextDeadline function names, and calls back. It holds
-// no policy: what a signal or a deadline means is decided by the Supervisor, which
-// the Executor drives from these callbacks. Single-threaded; callbacks run on the
-// loop and must not block.
+// EventLoop: epoll for cluster mode's sources. Each source watches its own fds;
+// Wait() blocks until one is ready or a deadline passes, and lets the ready
+// sources read, which append what they learn to the EventQueue. The loop holds no
+// policy and calls nothing but the sources: what an event means is the Policy's,
+// and the turn around Wait() is the shell's (shell.h). Single-threaded.
 #ifndef CINIT_EVENT_LOOP_H_
 #define CINIT_EVENT_LOOP_H_
 
@@ -12,45 +10,36 @@
 #include <functional>
 #include <optional>
 #include <unordered_map>
-#include <utility>
-#include <vector>
 
+#include "events.h"
 #include "os/epoll.h"
 #include "status.h"
-#include "supervisor.h"
 
 namespace cinit {
 
 class EventLoop {
  public:
-  using ReadyCallback = std::function<void(uint32_t events)>;
-  using DeadlineFn = std::function<std::optional<TimePoint>()>;
-  using TimeoutCallback = std::function<void()>;
+  // Called when fd is ready: events are os::kReadable etc.; appends to *queue.
+  using ReadyFn = std::function<void(uint32_t events, EventQueue* queue)>;
 
-  // Creates the epoll instance. Throws nothing; returns a failed Status on error.
+  // Creates the epoll instance.
   Status Open();
 
-  // Calls callback whenever fd has any of events. REQUIRES: fd not yet watched.
-  Status Watch(int fd, uint32_t events, ReadyCallback callback);
+  // Calls ready whenever fd has any of events. REQUIRES: fd not yet watched.
+  Status Watch(int fd, uint32_t events, ReadyFn ready);
   // Changes the events watched on fd.
   Status Modify(int fd, uint32_t events);
-  Status Unwatch(int fd);
+  // Stops watching fd; safe to call from fd's own ReadyFn, and for fds not watched.
+  void Unwatch(int fd);
 
-  // Calls callback once, at when (or soon after). Timers are few (one per starting
-  // worker at most): kept in a plain vector.
-  void AddTimer(TimePoint when, std::function<void()> callback);
-
-  // Runs until Stop(). Before each wait asks deadline() when to wake, and calls
-  // on_deadline() when that time has come.
-  void Run(const DeadlineFn& deadline, const TimeoutCallback& on_deadline);
-
-  void Stop() { running_ = false; }
+  // Waits until a watched fd is ready or until (nullopt: no deadline), and calls the
+  // ReadyFns of the ready fds. At most 32 fds per call: the rest stay ready for the
+  // next turn (epoll is level-triggered), so one busy source cannot starve others.
+  void Wait(std::optional<TimePoint> until, EventQueue* queue);
 
  private:
   os::Epoll epoll_;
-  std::unordered_map<int, ReadyCallback> callbacks_;
-  std::vector<std::pair<TimePoint, std::function<void()>>> timers_;
-  bool running_ = false;
+  std::unordered_map<int, ReadyFn> ready_;
 };
 
 }  // namespace cinit

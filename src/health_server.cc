@@ -1,46 +1,70 @@
 #include "health_server.h"
 
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
+#include "listener.h"
 #include "log.h"
+#include "os/epoll.h"
+#include "os/io.h"
 #include "os/socket.h"
 
 namespace cinit {
 
 HealthServer::~HealthServer() {
   for (auto& [fd, connection] : connections_) {
-    (void)loop_->Unwatch(fd);
+    loop_->Unwatch(fd);
   }
   if (listener_.valid()) {
-    (void)loop_->Unwatch(listener_.get());
+    loop_->Unwatch(listener_.get());
   }
 }
 
 Status HealthServer::Open(const ListenAddress& address) {
-  os::SocketSpec spec;
-  spec.type = SOCK_STREAM;
-  spec.port = address.port;
-  spec.address = address.host;
-  spec.family = address.host.find(':') != std::string::npos ? AF_INET6 : AF_INET;
-  int fd = os::OpenListener(spec);
+  ListenRequest request;
+  request.host = address.host;
+  request.port = address.port;
+  std::vector<ListenerSpec> candidates = ListenerCandidates(request);
+  int fd = os::OpenListener(candidates);
   if (fd < 0) {
     return Status::Error(fmt::format("--health {}:{}: {}", address.host, address.port,
                                      std::strerror(-fd)));
   }
   listener_.Reset(fd);
-  Log(Level::kInfo, "health endpoint on {}", spec.Key());
-  return loop_->Watch(listener_.get(), EPOLLIN, [this](uint32_t) { OnAcceptable(); });
+  Log(Level::kInfo, "health endpoint on {}", candidates.front().Key());
+  return loop_->Watch(listener_.get(), os::kReadable,
+                      [this](uint32_t, EventQueue*) { OnAcceptable(); });
+}
+
+std::optional<TimePoint> HealthServer::NextDeadline() const {
+  std::optional<TimePoint> next;
+  for (const auto& [fd, connection] : connections_) {
+    if (!next || connection.deadline < *next) {
+      next = connection.deadline;
+    }
+  }
+  return next;
+}
+
+void HealthServer::Expire(TimePoint now) {
+  std::vector<int> late;
+  for (const auto& [fd, connection] : connections_) {
+    if (connection.deadline <= now) {
+      late.push_back(fd);
+    }
+  }
+  for (int fd : late) {
+    Close(fd);  // too slow: a probe that takes this long has failed anyway
+  }
 }
 
 void HealthServer::OnAcceptable() {
   for (int round = 0; round < 16; ++round) {
-    int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = os::Accept(listener_.get());
     if (fd < 0) {
       return;  // EAGAIN, or a transient error (EMFILE…): try again on the next wake-up
     }
@@ -54,21 +78,15 @@ void HealthServer::OnAcceptable() {
       Close(oldest->first);
     }
     if (!loop_
-             ->Watch(fd, EPOLLIN | EPOLLRDHUP,
-                     [this, fd](uint32_t events) { OnReady(fd, events); })
+             ->Watch(fd, os::kReadable | os::kPeerClosed,
+                     [this, fd](uint32_t events, EventQueue*) { OnReady(fd, events); })
              .ok()) {
       continue;
     }
     Connection& connection = connections_[fd];
     connection.fd = std::move(owned);
     connection.serial = next_serial_++;
-    uint64_t serial = connection.serial;
-    loop_->AddTimer(Clock::now() + kRequestTimeout, [this, fd, serial] {
-      auto it = connections_.find(fd);
-      if (it != connections_.end() && it->second.serial == serial) {
-        Close(fd);  // too slow: a probe that takes this long has failed anyway
-      }
-    });
+    connection.deadline = Clock::now() + kRequestTimeout;
   }
 }
 
@@ -79,14 +97,17 @@ void HealthServer::OnReady(int fd, uint32_t events) {
   }
   Connection& connection = it->second;
   if (!connection.out.empty()) {
-    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+    if (events & (os::kWritable | os::kClosedOrError)) {
       Flush(fd);
     }
     return;
   }
+  if (connection.request) {
+    return;  // answered at the end of this turn
+  }
   char buf[2048];
-  ssize_t n = read(fd, buf, sizeof(buf));
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+  ssize_t n = os::Read(fd, buf, sizeof(buf));
+  if (n == -EAGAIN) {
     return;
   }
   if (n <= 0) {
@@ -99,13 +120,32 @@ void HealthServer::OnReady(int fd, uint32_t events) {
     return;
   }
   if (parsed.kind == health::Parsed::Kind::kBad) {
-    Answer(connection, health::BadRequest(parsed.why));
+    Respond(connection, health::BadRequest(parsed.why));
     return;
   }
-  Answer(connection, health::Respond(parsed.request, snapshot_()));
+  connection.request = std::move(parsed.request);
+  ++waiting_;
+  // Nothing more to read from it until it is answered.
+  (void)loop_->Modify(fd, os::kPeerClosed);
 }
 
-void HealthServer::Answer(Connection& connection, const health::Response& response) {
+void HealthServer::Answer(const health::Snapshot& snapshot) {
+  std::vector<int> fds;
+  for (const auto& [fd, connection] : connections_) {
+    if (connection.request) {
+      fds.push_back(fd);
+    }
+  }
+  for (int fd : fds) {
+    Connection& connection = connections_.at(fd);
+    health::Request request = std::move(*connection.request);
+    connection.request.reset();
+    Respond(connection, health::Respond(request, snapshot));
+  }
+  waiting_ = 0;
+}
+
+void HealthServer::Respond(Connection& connection, const health::Response& response) {
   connection.out = response.Serialize();
   connection.in.clear();
   Flush(connection.fd.get());
@@ -118,14 +158,10 @@ void HealthServer::Flush(int fd) {
   }
   Connection& connection = it->second;
   while (connection.sent < connection.out.size()) {
-    ssize_t n =
-        send(fd, connection.out.data() + connection.sent,
-             connection.out.size() - connection.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && errno == EAGAIN) {
-      (void)loop_->Modify(fd, EPOLLOUT | EPOLLRDHUP);
+    ssize_t n = os::SendSome(
+        fd, std::string_view(connection.out).substr(connection.sent));
+    if (n == -EAGAIN) {
+      (void)loop_->Modify(fd, os::kWritable | os::kPeerClosed);
       return;
     }
     if (n <= 0) {
@@ -137,8 +173,15 @@ void HealthServer::Flush(int fd) {
 }
 
 void HealthServer::Close(int fd) {
-  (void)loop_->Unwatch(fd);
-  connections_.erase(fd);
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) {
+    return;
+  }
+  if (it->second.request) {
+    --waiting_;
+  }
+  loop_->Unwatch(fd);
+  connections_.erase(it);
 }
 
 }  // namespace cinit

@@ -1,42 +1,34 @@
 #include "log_relay.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/epoll.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <iterator>
 
 #include "log.h"
-#include "os/errno_status.h"
+#include "os/epoll.h"
+#include "os/io.h"
 
 namespace cinit {
 
 LogRelay::~LogRelay() {
   for (auto& [fd, source] : sources_) {
-    (void)loop_->Unwatch(fd);
+    loop_->Unwatch(fd);
   }
   for (auto& output : outputs_) {
     if (output.watching) {
-      (void)loop_->Unwatch(output.fd);
+      loop_->Unwatch(output.fd);
     }
   }
 }
 
 Status LogRelay::OpenOutput(int stdio, Output* output) {
-  struct stat st {};
-  if (fstat(stdio, &st) == 0 && S_ISFIFO(st.st_mode)) {
-    // A pipe (docker's log driver, kubectl logs): open a writer of our own, so
-    // O_NONBLOCK is ours alone and not forced on every process sharing fd 1/2.
-    int fd = open(fmt::format("/proc/self/fd/{}", stdio).c_str(),
-                  O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) {
-      output->owned.Reset(fd);
-      output->fd = fd;
-      return Status::Ok();
-    }
+  // A pipe (docker's log driver, kubectl logs): a writer of our own, so O_NONBLOCK
+  // is ours alone and not forced on every process sharing fd 1/2.
+  output->owned = os::OpenOwnWriter(stdio);
+  if (output->owned.valid()) {
+    output->fd = output->owned.get();
+    return Status::Ok();
   }
   // A terminal or a file (or no /proc): write to it as it is.
   output->fd = stdio;
@@ -44,23 +36,21 @@ Status LogRelay::OpenOutput(int stdio, Output* output) {
 }
 
 Status LogRelay::Open() {
-  if (Status s = OpenOutput(STDOUT_FILENO, &outputs_[0]); !s.ok()) {
+  if (Status s = OpenOutput(1, &outputs_[0]); !s.ok()) {
     return s;
   }
-  return OpenOutput(STDERR_FILENO, &outputs_[1]);
+  return OpenOutput(2, &outputs_[1]);
 }
 
 Status LogRelay::AddWorker(int slot, os::UniqueFd* out, os::UniqueFd* err) {
   for (int stream = 1; stream <= 2; ++stream) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      return os::ErrnoStatus("pipe2", errno);
+    os::UniqueFd reader;
+    if (Status s = os::Pipe(&reader, stream == 1 ? out : err); !s.ok()) {
+      return s;
     }
-    os::UniqueFd reader(fds[0]);
-    (stream == 1 ? out : err)->Reset(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
     int fd = reader.get();
-    if (Status s = loop_->Watch(fd, EPOLLIN, [this, fd](uint32_t) { OnReadable(fd); });
+    if (Status s = loop_->Watch(fd, os::kReadable,
+                                [this, fd](uint32_t, EventQueue*) { OnReadable(fd); });
         !s.ok()) {
       return s;
     }
@@ -80,10 +70,7 @@ void LogRelay::OnReadable(int fd) {
   Source& source = it->second;
   char buf[16 * 1024];
   for (int round = 0; round < 4; ++round) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
+    ssize_t n = os::Read(fd, buf, sizeof(buf));
     if (n < 0) {
       return;  // EAGAIN
     }
@@ -91,7 +78,7 @@ void LogRelay::OnReadable(int fd) {
       if (!source.partial.empty()) {
         Emit(source, source.partial);
       }
-      (void)loop_->Unwatch(fd);
+      loop_->Unwatch(fd);
       sources_.erase(it);
       return;
     }
@@ -137,19 +124,18 @@ void LogRelay::Emit(const Source& source, std::string_view line) {
 
 void LogRelay::Flush(Output& output) {
   while (output.head < output.queue.size()) {
-    ssize_t n = write(output.fd, output.queue.data() + output.head,
-                      output.queue.size() - output.head);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && errno == EAGAIN) {
+    ssize_t n =
+        os::Write(output.fd, std::string_view(output.queue).substr(output.head));
+    if (n == -EAGAIN) {
       // Keep the unwritten tail; drop what is written once it is most of the buffer.
       if (output.head > output.queue.size() / 2) {
         output.queue.erase(0, output.head);
         output.head = 0;
       }
       if (!output.watching &&
-          loop_->Watch(output.fd, EPOLLOUT, [this, &output](uint32_t) { Flush(output); })
+          loop_
+              ->Watch(output.fd, os::kWritable,
+                      [this, &output](uint32_t, EventQueue*) { Flush(output); })
               .ok()) {
         output.watching = true;
       }
@@ -163,7 +149,7 @@ void LogRelay::Flush(Output& output) {
   output.queue.clear();
   output.head = 0;
   if (output.watching) {
-    (void)loop_->Unwatch(output.fd);
+    loop_->Unwatch(output.fd);
     output.watching = false;
   }
   if (output.dropped > 0) {

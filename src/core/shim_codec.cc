@@ -34,17 +34,18 @@ Message Decode(std::string_view datagram, int fds) {
   std::memcpy(&request, datagram.data(), sizeof(request));
   BindRequest bind;
   bind.pid = header.pid;
-  bind.family = request.family;
-  bind.socktype = request.socktype;
   bind.v6only = request.v6only != 0;
   bind.port = request.port;
-  if ((bind.family != AF_INET && bind.family != AF_INET6) ||
-      (bind.socktype != SOCK_STREAM && bind.socktype != SOCK_DGRAM) || bind.port == 0) {
-    return Invalid{fmt::format("a BIND of family {} type {} port {}", bind.family,
-                               bind.socktype, bind.port)};
+  if ((request.family != AF_INET && request.family != AF_INET6) ||
+      (request.socktype != SOCK_STREAM && request.socktype != SOCK_DGRAM) ||
+      bind.port == 0) {
+    return Invalid{fmt::format("a BIND of family {} type {} port {}", request.family,
+                               request.socktype, bind.port)};
   }
+  bind.ipv6 = request.family == AF_INET6;
+  bind.transport = request.socktype == SOCK_DGRAM ? Transport::kUdp : Transport::kTcp;
   char text[INET6_ADDRSTRLEN] = {};
-  if (inet_ntop(bind.family, request.addr, text, sizeof(text)) == nullptr) {
+  if (inet_ntop(request.family, request.addr, text, sizeof(text)) == nullptr) {
     return Invalid{"an unprintable address"};
   }
   bind.address = text;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <variant>
 
+#include "listener.h"
+
 namespace cinit::shim {
 
 struct Hello {
@@ -17,8 +19,8 @@ struct Hello {
 // A worker's bind() of a TCP/UDP port, to be answered with cinit's socket.
 struct BindRequest {
   int pid = 0;
-  int family = 0;    // AF_INET or AF_INET6
-  int socktype = 0;  // SOCK_STREAM or SOCK_DGRAM
+  bool ipv6 = false;  // AF_INET6, else AF_INET
+  Transport transport = Transport::kTcp;  // SOCK_STREAM or SOCK_DGRAM
   bool v6only = false;
   int port = 0;
   std::string address;  // numeric, e.g. "0.0.0.0", "::", "127.0.0.1"

@@ -44,7 +44,7 @@ TEST_SUITE("shim_codec") {
     CHECK(bind.pid == 77);
     CHECK(bind.port == 3000);
     CHECK(bind.address == "0.0.0.0");
-    CHECK(bind.socktype == SOCK_STREAM);
+    CHECK(bind.transport == Transport::kTcp);
   }
 
   TEST_CASE("BIND of [::1]:53 over UDP, v6only") {
@@ -54,7 +54,7 @@ TEST_SUITE("shim_codec") {
     auto bind = std::get<shim::BindRequest>(shim::Decode(Bytes(&r, sizeof(r)), 1));
     CHECK(bind.address == "::1");
     CHECK(bind.v6only);
-    CHECK(bind.family == AF_INET6);
+    CHECK(bind.ipv6);
   }
 
   TEST_CASE("anything off is invalid, never trusted") {

@@ -14,6 +14,12 @@
 
 namespace cinit::os {
 
+// What a watched fd is ready for (Add/Modify and the events Wait reports).
+inline constexpr uint32_t kReadable = EPOLLIN;
+inline constexpr uint32_t kWritable = EPOLLOUT;
+inline constexpr uint32_t kPeerClosed = EPOLLRDHUP;  // the peer shut its writing side
+inline constexpr uint32_t kClosedOrError = EPOLLHUP | EPOLLRDHUP | EPOLLERR;
+
 class Epoll {
  public:
   // Creates the instance; check valid() or the Status from Open().

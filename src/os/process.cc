@@ -292,20 +292,18 @@ int SignalEveryone(int signo) {
   return count;
 }
 
-ChildrenReaped ReapAll() {
-  ChildrenReaped result;
+bool ReapAll(std::vector<Reaped>* out) {
   for (;;) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
-      result.children.push_back(ReapedChild{pid, status});
+      out->push_back(Reaped{pid, status});
       continue;
     }
     if (pid < 0 && errno == EINTR) {
       continue;
     }
-    result.none_left = pid < 0 && errno == ECHILD;
-    return result;
+    return pid < 0 && errno == ECHILD;
   }
 }
 

@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "events.h"
 #include "status.h"
 
 namespace cinit::os {
@@ -68,9 +67,15 @@ bool SendSignal(pid_t pid, int signo);
 // PID 1, where the kernel does not tell).
 int SignalEveryone(int signo);
 
+struct Reaped {
+  int pid;
+  int wait_status;  // raw, from waitpid()
+};
+
 // Reaps every exited child without blocking (waitpid(-1, WNOHANG) until 0 or
-// ECHILD, because SIGCHLDs merge). Never fails.
-ChildrenReaped ReapAll();
+// ECHILD, because SIGCHLDs merge), appending them to *out. Returns true when cinit
+// has no children left at all (ECHILD). Never fails.
+bool ReapAll(std::vector<Reaped>* out);
 
 }  // namespace cinit::os
 

@@ -17,9 +17,10 @@
 
 namespace cinit::os {
 
-Status SocketPair(int type, UniqueFd* ours, UniqueFd* theirs) {
+Status SocketPair(PairType type, UniqueFd* ours, UniqueFd* theirs) {
   int fds[2];
-  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) {
+  int kind = type == PairType::kSeqpacket ? SOCK_SEQPACKET : SOCK_STREAM;
+  if (socketpair(AF_UNIX, kind | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) {
     return ErrnoStatus("socketpair", errno);
   }
   ours->Reset(fds[0]);
@@ -195,29 +196,47 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
   return ReceiveWithFds(socket, buf, size, &strays, &flags, pid);
 }
 
-std::string SocketSpec::Key() const {
-  std::string host = address.empty()
-                         ? (family == AF_INET6 ? "[::]" : "0.0.0.0")
-                         : (family == AF_INET6 ? "[" + address + "]" : address);
-  return fmt::format("{} {}:{}{}{}", type == SOCK_DGRAM ? "udp" : "tcp", host, port,
-                     family == AF_INET6 && !v6only ? " (IPv4 too)" : "",
-                     reuseport_slot >= 0
-                         ? fmt::format(" (SO_REUSEPORT, worker {})", reuseport_slot)
-                         : "");
+namespace {
+
+int CreateSocket(const ListenerSpec& spec);
+
+}  // namespace
+
+int OpenListener(const std::vector<ListenerSpec>& candidates) {
+  int result = -EINVAL;
+  for (const ListenerSpec& spec : candidates) {
+    result = CreateSocket(spec);
+    if (result >= 0) {
+      break;
+    }
+  }
+  return result;
+}
+
+int Accept(int listener) {
+  for (;;) {
+    int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0 || errno != EINTR) {
+      return fd >= 0 ? fd : -errno;
+    }
+  }
+}
+
+ssize_t SendSome(int socket, std::string_view bytes) {
+  for (;;) {
+    ssize_t n = send(socket, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0 || errno != EINTR) {
+      return n >= 0 ? n : -errno;
+    }
+  }
 }
 
 namespace {
 
-int CreateSocket(const SocketSpec& spec);
-
-}  // namespace
-
-int OpenListener(const SocketSpec& spec) { return CreateSocket(spec); }
-
-namespace {
-
-int CreateSocket(const SocketSpec& spec) {
-  int fd = socket(spec.family, spec.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+int CreateSocket(const ListenerSpec& spec) {
+  const int family = spec.ipv6 ? AF_INET6 : AF_INET;
+  const int type = spec.transport == Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
+  int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     return -errno;
   }
@@ -231,7 +250,7 @@ int CreateSocket(const SocketSpec& spec) {
   }
   sockaddr_storage storage{};
   socklen_t length = 0;
-  if (spec.family == AF_INET6) {
+  if (spec.ipv6) {
     int v6only = spec.v6only ? 1 : 0;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
     auto* sin6 = reinterpret_cast<sockaddr_in6*>(&storage);
@@ -255,7 +274,7 @@ int CreateSocket(const SocketSpec& spec) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     return -errno;
   }
-  if (spec.type == SOCK_STREAM && listen(fd, SOMAXCONN) != 0) {
+  if (type == SOCK_STREAM && listen(fd, SOMAXCONN) != 0) {
     return -errno;
   }
   return socket_fd.Release();
@@ -263,19 +282,22 @@ int CreateSocket(const SocketSpec& spec) {
 
 }  // namespace
 
-int Listeners::Acquire(const SocketSpec& spec) {
-  std::string key = spec.Key();
-  if (auto it = sockets_.find(key); it != sockets_.end()) {
-    return it->second.get();
+int Listeners::Acquire(const std::vector<ListenerSpec>& candidates) {
+  int result = -EINVAL;
+  for (const ListenerSpec& spec : candidates) {
+    std::string key = spec.Key();
+    if (auto it = sockets_.find(key); it != sockets_.end()) {
+      return it->second.get();
+    }
+    result = CreateSocket(spec);
+    if (result >= 0) {
+      Log(Level::kInfo, "listening on {} for the workers", key);
+      sockets_.emplace(key, UniqueFd(result));
+      return result;
+    }
+    Log(Level::kWarning, "cannot open {} for the workers: {}", key, std::strerror(-result));
   }
-  int fd = CreateSocket(spec);
-  if (fd < 0) {
-    Log(Level::kWarning, "cannot open {} for the workers: {}", key, std::strerror(-fd));
-    return fd;
-  }
-  Log(Level::kInfo, "listening on {} for the workers", key);
-  sockets_.emplace(key, UniqueFd(fd));
-  return fd;
+  return result;
 }
 
 }  // namespace cinit::os

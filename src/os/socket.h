@@ -13,13 +13,19 @@
 #include <string_view>
 #include <vector>
 
+#include "listener.h"
 #include "os/unique_fd.h"
 #include "status.h"
 
 namespace cinit::os {
 
+enum class PairType {
+  kStream,     // Node's IPC channel: a byte stream of lines
+  kSeqpacket,  // the shim channel: one datagram per message
+};
+
 // socketpair(AF_UNIX, type): both ends close-on-exec and non-blocking.
-Status SocketPair(int type, UniqueFd* ours, UniqueFd* theirs);
+Status SocketPair(PairType type, UniqueFd* ours, UniqueFd* theirs);
 
 // Sends bytes, with fd attached by SCM_RIGHTS when fd >= 0. Returns bytes sent, or
 // -errno (-EAGAIN when the socket is full). Never raises SIGPIPE.
@@ -42,6 +48,14 @@ Status NotifySocket(UniqueFd* fd, std::string* name);
 // (prefix-<random>), non-blocking and close-on-exec; stores "@prefix-…" in *name.
 Status ListeningSeqpacket(std::string_view prefix, UniqueFd* fd, std::string* name);
 
+// Accepts one connection, close-on-exec and non-blocking. Returns it, or -errno
+// (-EAGAIN when none is pending).
+int Accept(int listener);
+
+// Sends what fits of bytes without blocking and without SIGPIPE. Returns the
+// bytes sent, or -errno (-EAGAIN when the socket is full).
+ssize_t SendSome(int socket, std::string_view bytes);
+
 // Accepts one connection (close-on-exec, non-blocking) and the peer's pid
 // (SO_PEERCRED). Returns false when none is pending.
 bool AcceptWithPid(int listener, UniqueFd* connection, int* pid);
@@ -50,29 +64,18 @@ bool AcceptWithPid(int listener, UniqueFd* connection, int* pid);
 // Returns its length, or -errno (-EAGAIN when drained).
 ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid);
 
-// What a listening (or, for UDP, bound) socket must look like.
-struct SocketSpec {
-  int family = 0;       // AF_INET or AF_INET6
-  int type = 0;         // SOCK_STREAM or SOCK_DGRAM
-  std::string address;  // numeric; empty means every address of the family
-  int port = 0;
-  bool v6only = false;
-  // --balance reuseport: one SO_REUSEPORT socket per worker slot (>= 0) instead of
-  // one socket for all; the kernel spreads new connections over them by hash.
-  int reuseport_slot = -1;
-  std::string Key() const;
-};
-
-// Creates, binds and (for TCP) listens a socket for spec. Returns it, or -errno.
-int OpenListener(const SocketSpec& spec);
+// Creates, binds and (for TCP) listens the first of candidates that works (the
+// order comes from ListenerCandidates, listener.h). Returns it, or the last -errno.
+int OpenListener(const std::vector<ListenerSpec>& candidates);
 
 // The sockets cinit owns for its workers, created on first request and kept for
 // cinit's life, so a port never closes while workers come and go.
 class Listeners {
  public:
-  // Returns the socket for spec (creating, binding and, for TCP, listening it the
-  // first time), or -errno.
-  int Acquire(const SocketSpec& spec);
+  // Returns the socket for the first of candidates that cinit holds or can open
+  // (creating, binding and, for TCP, listening it the first time), or the last
+  // -errno.
+  int Acquire(const std::vector<ListenerSpec>& candidates);
   size_t size() const { return sockets_.size(); }
 
  private:

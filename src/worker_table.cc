@@ -1,0 +1,39 @@
+#include "worker_table.h"
+
+#include "os/process.h"
+
+namespace cinit {
+
+void WorkerTable::Add(int worker_id, int slot, int pid) {
+  by_id_[worker_id] = Entry{slot, pid};
+  id_by_pid_[pid] = worker_id;
+}
+
+void WorkerTable::Remove(int worker_id) {
+  auto it = by_id_.find(worker_id);
+  if (it == by_id_.end()) {
+    return;
+  }
+  auto pid = id_by_pid_.find(it->second.pid);
+  if (pid != id_by_pid_.end() && pid->second == worker_id) {
+    id_by_pid_.erase(pid);
+  }
+  by_id_.erase(it);
+}
+
+const WorkerTable::Entry* WorkerTable::Find(int worker_id) const {
+  auto it = by_id_.find(worker_id);
+  return it == by_id_.end() ? nullptr : &it->second;
+}
+
+std::optional<int> WorkerTable::OfPid(int pid) const {
+  for (int depth = 0; depth < 8 && pid > 1; ++depth) {
+    if (auto it = id_by_pid_.find(pid); it != id_by_pid_.end()) {
+      return it->second;
+    }
+    pid = os::ParentOf(pid);
+  }
+  return std::nullopt;
+}
+
+}  // namespace cinit
