@@ -220,7 +220,7 @@ int RunCluster(const Options& options) {
 
 // `cinit ctl [--control PATH] COMMAND...`: writes one line to the control FIFO.
 int RunCtl(std::span<const std::string_view> args) {
-  std::string path = "/run/cinit/control";
+  std::string path{kDefaultControlPath};
   size_t i = 0;
   if (i < args.size() && args[i].starts_with("--control")) {
     if (args[i].starts_with("--control=")) {
@@ -252,7 +252,7 @@ int RunCtl(std::span<const std::string_view> args) {
 // `cinit status [--status-file PATH] --ready|--live`: the exec probe. Exits 0 when
 // the verdict cinit published says so, 1 otherwise (also when there is none).
 int RunStatus(std::span<const std::string_view> args) {
-  std::string path = "/run/cinit/status.json";
+  std::string path{kDefaultStatusPath};
   bool want_ready = true;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--ready") {

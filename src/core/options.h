@@ -35,6 +35,11 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+// Where cinit keeps its control FIFO and the exec probe's verdict unless told
+// otherwise; `cinit ctl` and `cinit status` look there too.
+inline constexpr std::string_view kDefaultControlPath = "/run/cinit/control";
+inline constexpr std::string_view kDefaultStatusPath = "/run/cinit/status.json";
+
 struct Options {
   std::vector<std::string>
       command;              // COMMAND and its arguments; empty only with help/version
@@ -56,13 +61,13 @@ struct Options {
   // Stop signal, timeouts, restarts and the rolling reload (its kill_timeout is
   // single mode's too). workers and node_ipc are decided at start-up.
   ClusterConfig cluster;
-  std::string control_path = "/run/cinit/control";  // empty: no control FIFO
+  std::string control_path{kDefaultControlPath};  // empty: no control FIFO
 
   // Health endpoint (cluster mode): HTTP on this address; absent: off.
   std::optional<ListenAddress> health;
   int min_ready = 1;  // workers online for /readyz to answer 200
   // Where cinit keeps the probes' verdict for `cinit status` (exec probes); empty: off.
-  std::string status_path = "/run/cinit/status.json";
+  std::string status_path{kDefaultStatusPath};
 };
 
 // Looks up an environment variable; returns nullopt when it is not set.

@@ -233,8 +233,6 @@ std::string ReadShebang(const std::string& command) {
 
 pid_t ParentOf(pid_t pid) { return ReadParent(pid); }
 
-bool IsAlive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
-
 bool SendSignal(pid_t pid, int signo) {
   if (kill(pid, signo) == 0) {
     return true;

@@ -54,9 +54,6 @@ std::string ReadShebang(const std::string& command);
 // Returns pid's parent from /proc, or -1 when it cannot be read.
 pid_t ParentOf(pid_t pid);
 
-// Returns true while pid exists (kill(pid, 0)).
-bool IsAlive(pid_t pid);
-
 // Sends signo to pid. Returns false (and logs at debug) when the process no
 // longer exists; other errors are logged as warnings.
 bool SendSignal(pid_t pid, int signo);
