@@ -32,8 +32,9 @@ void EventLoop::Wait(std::optional<TimePoint> until, EventQueue* queue) {
   std::optional<std::chrono::milliseconds> timeout;
   if (until) {
     // Round up: waking a little late is fine, waking early spins.
-    timeout = std::max(std::chrono::milliseconds(0),
-                       std::chrono::ceil<std::chrono::milliseconds>(*until - Clock::now()));
+    timeout =
+        std::max(std::chrono::milliseconds(0),
+                 std::chrono::ceil<std::chrono::milliseconds>(*until - Clock::now()));
   }
   std::array<epoll_event, 32> events;
   int n = epoll_.Wait(events, timeout);

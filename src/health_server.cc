@@ -158,8 +158,8 @@ void HealthServer::Flush(int fd) {
   }
   Connection& connection = it->second;
   while (connection.sent < connection.out.size()) {
-    ssize_t n = os::SendSome(
-        fd, std::string_view(connection.out).substr(connection.sent));
+    ssize_t n =
+        os::SendSome(fd, std::string_view(connection.out).substr(connection.sent));
     if (n == -EAGAIN) {
       (void)loop_->Modify(fd, os::kWritable | os::kPeerClosed);
       return;

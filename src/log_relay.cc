@@ -124,8 +124,7 @@ void LogRelay::Emit(const Source& source, std::string_view line) {
 
 void LogRelay::Flush(Output& output) {
   while (output.head < output.queue.size()) {
-    ssize_t n =
-        os::Write(output.fd, std::string_view(output.queue).substr(output.head));
+    ssize_t n = os::Write(output.fd, std::string_view(output.queue).substr(output.head));
     if (n == -EAGAIN) {
       // Keep the unwritten tail; drop what is written once it is most of the buffer.
       if (output.head > output.queue.size() / 2) {

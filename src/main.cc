@@ -61,8 +61,9 @@ int RunSingle(const Options& options) {
     std::optional<TimePoint> due = supervisor.NextDeadline();
     std::optional<std::chrono::milliseconds> timeout;
     if (due) {
-      timeout = std::max(std::chrono::milliseconds(0),
-                         std::chrono::ceil<std::chrono::milliseconds>(*due - Clock::now()));
+      timeout =
+          std::max(std::chrono::milliseconds(0),
+                   std::chrono::ceil<std::chrono::milliseconds>(*due - Clock::now()));
     }
     int signo = os::WaitForSignal(timeout);
     const TimePoint now = Clock::now();
@@ -77,7 +78,8 @@ int RunSingle(const Options& options) {
   return *dispatcher.exit_code();
 }
 
-std::optional<TimePoint> Earliest(std::optional<TimePoint> a, std::optional<TimePoint> b) {
+std::optional<TimePoint> Earliest(std::optional<TimePoint> a,
+                                  std::optional<TimePoint> b) {
   if (!a || (b && *b < *a)) {
     return b;
   }
@@ -91,7 +93,10 @@ class Publisher {
  public:
   Publisher(const Options& options, const Cluster& cluster, const CpuLimit& cpus,
             TimePoint started, HealthServer* health)
-      : options_(options), cluster_(cluster), cpus_(cpus), started_(started),
+      : options_(options),
+        cluster_(cluster),
+        cpus_(cpus),
+        started_(started),
         health_(health) {}
 
   void Publish(TimePoint now) {

@@ -138,9 +138,9 @@ void NodeChannels::AnswerQuery(int worker_id, Channel& channel,
     fd = query.fd >= 3 && index < listen.size() ? listen[index] : -EBADF;
   } else {
     ListenRequest request;
-    request.transport =
-        query.type == Type::kUdp4 || query.type == Type::kUdp6 ? Transport::kUdp
-                                                                 : Transport::kTcp;
+    request.transport = query.type == Type::kUdp4 || query.type == Type::kUdp6
+                            ? Transport::kUdp
+                            : Transport::kTcp;
     request.port = query.port;
     request.v6only = query.ipv6_only;
     if (query.address) {

@@ -47,13 +47,15 @@ void ShimServer::Open() {
   if (Status s = os::ListeningSeqpacket("cinit-shim", &listener_, &socket_name_);
       !s.ok()) {
     Log(Level::kWarning, "no shim socket: {}", s.message());
-  } else if (!loop_->Watch(listener_.get(), os::kReadable,
-                           [this](uint32_t, EventQueue*) { OnConnection(); })
+  } else if (!loop_
+                  ->Watch(listener_.get(), os::kReadable,
+                          [this](uint32_t, EventQueue*) { OnConnection(); })
                   .ok()) {
     socket_name_.clear();
   }
 #else
-  Log(Level::kWarning, "this build has no bind shim: workers bind their ports themselves");
+  Log(Level::kWarning,
+      "this build has no bind shim: workers bind their ports themselves");
 #endif
 }
 

@@ -47,7 +47,8 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
   os::UniqueFd node_ours;
   os::UniqueFd node_theirs;
   if (launch.node_channel_fd >= 0) {
-    if (Status s = os::SocketPair(os::PairType::kStream, &node_ours, &node_theirs); !s.ok()) {
+    if (Status s = os::SocketPair(os::PairType::kStream, &node_ours, &node_theirs);
+        !s.ok()) {
       return WorkerSpawned{worker_id, 0, s.message()};
     }
     spec.fds.push_back(node_theirs.get());
@@ -55,7 +56,8 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
   os::UniqueFd shim_ours;
   os::UniqueFd shim_theirs;
   if (launch.shim_fd >= 0) {
-    if (Status s = os::SocketPair(os::PairType::kSeqpacket, &shim_ours, &shim_theirs); !s.ok()) {
+    if (Status s = os::SocketPair(os::PairType::kSeqpacket, &shim_ours, &shim_theirs);
+        !s.ok()) {
       return WorkerSpawned{worker_id, 0, s.message()};
     }
     spec.fds.push_back(shim_theirs.get());

@@ -660,7 +660,7 @@ void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now,
     worker.deadline.reset();
     stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
     Forget(workers_.find(worker.id), actions);  // invalidates `worker`: OnTick looks
-                                                 // workers up by id
+                                                // workers up by id
   }
 }
 

@@ -74,26 +74,26 @@ enum class WorkerState { kStarting, kOnline, kLeaving, kTerminating };
 const char* WorkerStateName(WorkerState state);
 
 struct WorkerInfo {
-  int id = 0;                // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
-  int slot = 0;              // 0..N-1
-  int generation = 1;        // bumped by every reload
-  int pid = 0;               // 0 until spawned
+  int id = 0;          // unique for cinit's life; Node sees it as NODE_UNIQUE_ID
+  int slot = 0;        // 0..N-1
+  int generation = 1;  // bumped by every reload
+  int pid = 0;         // 0 until spawned
   WorkerState state = WorkerState::kStarting;
   TimePoint started_at{};
   std::optional<TimePoint> online_at;
-  std::optional<TimePoint> deadline;  // of the current stop step, or listen_timeout
+  std::optional<TimePoint> deadline;   // of the current stop step, or listen_timeout
   std::optional<TimePoint> hello_due;  // the bind shim has not said HELLO yet
   bool killed = false;                 // SIGKILL was sent
 };
 
 struct SlotInfo {
   int index = 0;
-  std::optional<int> worker_id;    // its live worker
+  std::optional<int> worker_id;  // its live worker
   // A reload's replacement, until it is online and takes the slot over: the one
   // record of "a replacement is in flight".
   std::optional<int> incoming_id;
-  bool retiring = false;           // removed by "scale": no restart, gone once empty
-  int restarts = 0;                // replacements after an exit on its own
+  bool retiring = false;  // removed by "scale": no restart, gone once empty
+  int restarts = 0;       // replacements after an exit on its own
   int crashes_in_a_row = 0;
   std::optional<TimePoint> restart_at;
 };

@@ -56,9 +56,9 @@ struct WorkerSpawned {
 // A worker reported progress over its channel.
 struct WorkerReport {
   enum class Kind {
-    kBooted,     // Node cluster 'online': the runtime is up, the app may not listen yet
-    kListening,  // it listens: Node cluster 'listening', or the bind shim got its socket
-    kReady,      // the app said so: process.send('ready') / 'online', sd_notify READY=1
+    kBooted,      // Node cluster 'online': the runtime is up, the app may not listen yet
+    kListening,   // it listens: Node cluster 'listening', or the bind shim got its socket
+    kReady,       // the app said so: process.send('ready') / 'online', sd_notify READY=1
     kShimLoaded,  // the bind shim said HELLO from a process of the worker's tree
   };
   int worker_id;

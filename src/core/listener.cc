@@ -25,9 +25,9 @@ std::vector<ListenerSpec> ListenerCandidates(const ListenRequest& request) {
   spec.address = request.host == "0.0.0.0" || request.host == "::" ? "" : request.host;
   spec.port = request.port;
   spec.v6only = request.v6only;
-  spec.reuseport_slot =
-      request.transport == Transport::kTcp && request.port != 0 ? request.reuseport_slot
-                                                                 : -1;
+  spec.reuseport_slot = request.transport == Transport::kTcp && request.port != 0
+                            ? request.reuseport_slot
+                            : -1;
   spec.ipv6 = family != Family::kIPv4;
   if (family != Family::kUnspecified) {
     if (!spec.ipv6) {

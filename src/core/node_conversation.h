@@ -68,7 +68,7 @@ class Conversation {
   void Queue(std::string bytes, int fd = -1);
 
   std::deque<Outgoing> queue_;
-  size_t front_offset_ = 0;                  // bytes of queue_.front() already written
+  size_t front_offset_ = 0;                   // bytes of queue_.front() already written
   std::optional<Outgoing> handle_in_flight_;  // written, waiting for NODE_HANDLE_ACK
   int64_t seq_ = 0;
   size_t queued_bytes_ = 0;

@@ -196,7 +196,8 @@ constexpr std::array kValueOptions = {
                 }},
     ValueOption{"--graceful-timeout", "",
                 [](std::string_view v, Options* o) {
-                  return ParseMillis("--graceful-timeout", v, &o->cluster.graceful_timeout);
+                  return ParseMillis("--graceful-timeout", v,
+                                     &o->cluster.graceful_timeout);
                 }},
     ValueOption{"--min-uptime", "",
                 [](std::string_view v, Options* o) {
@@ -275,14 +276,15 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out) {
     out->verbosity = static_cast<int>(*level);
   }
   if (auto text = env("PM2_GRACEFUL_TIMEOUT")) {
-    if (Status s = ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->cluster.graceful_timeout);
+    if (Status s =
+            ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->cluster.graceful_timeout);
         !s.ok()) {
       return s;
     }
   }
   if (auto text = env("PM2_GRACEFUL_LISTEN_TIMEOUT")) {
-    if (Status s =
-            ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text, &out->cluster.listen_timeout);
+    if (Status s = ParseMillis("PM2_GRACEFUL_LISTEN_TIMEOUT", *text,
+                               &out->cluster.listen_timeout);
         !s.ok()) {
       return s;
     }

@@ -66,7 +66,8 @@ TEST_SUITE("options") {
   }
 
   TEST_CASE("--kill-timeout takes milliseconds, as a separate word or after =") {
-    CHECK(Parse({"--kill-timeout", "300", "x"}).options.cluster.kill_timeout.count() == 300);
+    CHECK(Parse({"--kill-timeout", "300", "x"}).options.cluster.kill_timeout.count() ==
+          300);
     CHECK(Parse({"--kill-timeout=0", "x"}).options.cluster.kill_timeout.count() == 0);
     CHECK(Parse({"x"}).options.cluster.kill_timeout.count() == 1600);
   }

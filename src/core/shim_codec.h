@@ -19,7 +19,7 @@ struct Hello {
 // A worker's bind() of a TCP/UDP port, to be answered with cinit's socket.
 struct BindRequest {
   int pid = 0;
-  bool ipv6 = false;  // AF_INET6, else AF_INET
+  bool ipv6 = false;                      // AF_INET6, else AF_INET
   Transport transport = Transport::kTcp;  // SOCK_STREAM or SOCK_DGRAM
   bool v6only = false;
   int port = 0;

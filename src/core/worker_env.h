@@ -19,7 +19,7 @@ struct WorkerEnvBase {
   // cinit's environment without the variables set per worker (and without
   // LD_PRELOAD, which is kept apart in ld_preload).
   std::vector<std::string> inherited;
-  std::string ld_preload;  // the LD_PRELOAD cinit inherited, if any
+  std::string ld_preload;         // the LD_PRELOAD cinit inherited, if any
   std::string instance_var;       // Options::instance_var
   std::vector<int> listen_ports;  // --listen, in order: LISTEN_FDS and their names
   std::string notify_socket;      // NOTIFY_SOCKET ("@…"), empty: none

@@ -12,8 +12,8 @@ bool Has(const WorkerLaunch& launch, std::string_view entry) {
 }
 
 size_t CountNamed(const WorkerLaunch& launch, std::string_view name) {
-  return static_cast<size_t>(std::count_if(
-      launch.env.begin(), launch.env.end(), [name](const std::string& e) {
+  return static_cast<size_t>(
+      std::count_if(launch.env.begin(), launch.env.end(), [name](const std::string& e) {
         return e.starts_with(name) && e.size() > name.size() && e[name.size()] == '=';
       }));
 }

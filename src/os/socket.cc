@@ -295,7 +295,8 @@ int Listeners::Acquire(const std::vector<ListenerSpec>& candidates) {
       sockets_.emplace(key, UniqueFd(result));
       return result;
     }
-    Log(Level::kWarning, "cannot open {} for the workers: {}", key, std::strerror(-result));
+    Log(Level::kWarning, "cannot open {} for the workers: {}", key,
+        std::strerror(-result));
   }
   return result;
 }
