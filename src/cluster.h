@@ -44,6 +44,7 @@
 #include "drain.h"
 #include "events.h"
 #include "health.h"
+#include "signal_policy.h"
 #include "wait_status.h"
 
 namespace cinit {
@@ -61,6 +62,7 @@ struct ClusterConfig {
   std::chrono::milliseconds listen_timeout{3000};
   int reload_batch = 1;
   bool strict_reload = false;
+  SignalRewrite rewrite;  // --rewrite: applied to the signals forwarded to workers
 };
 
 struct ReloadStatus {

@@ -1,6 +1,8 @@
 // cinit: a container init. main() only wires the phases together; the decisions
 // live in supervisor.h and cluster.h (pure) and the syscalls in os/. Start reading
 // at executor.h, then supervisor.h or cluster.h.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <span>
 #include <string_view>
@@ -39,6 +41,10 @@ std::optional<std::string> GetEnv(std::string_view name) {
 int RunSingle(const Options& options) {
   os::SpawnSpec spec;
   spec.argv = options.command;
+  spec.new_session = options.setsid;
+  if (options.setsid) {
+    os::ReleaseControllingTerminal();
+  }
   pid_t child = 0;
   if (Status s = os::Spawn(spec, &child); !s.ok()) {
     return Fail(kExitStartupError, s.message());
@@ -46,7 +52,16 @@ int RunSingle(const Options& options) {
   Log(Level::kDebug, "spawned '{}' as pid {}", options.command.front(), child);
   (void)os::DetachFromInheritedState();
 
-  Supervisor supervisor(SupervisorConfig{child, options.kill_timeout});
+  SupervisorConfig config;
+  config.main_pid = child;
+  config.kill_timeout = options.kill_timeout;
+  config.self_pid = getpid();
+  config.signal_group = options.signal_group;
+  config.job_control = options.job_control;
+  config.rewrite = options.rewrite;
+  config.zero_exit = options.zero_exit;
+  config.warn_on_reap = options.warn_on_reap;
+  Supervisor supervisor(config);
   Executor executor(&supervisor);
   return executor.RunSignalsOnly();
 }
@@ -78,6 +93,7 @@ int RunCluster(const Options& options) {
   config.listen_timeout = options.listen_timeout;
   config.reload_batch = options.reload_batch;
   config.strict_reload = options.strict_reload;
+  config.rewrite = options.rewrite;
   Cluster cluster(config);
   Executor executor(&cluster);
   if (Status s = executor.Open(); !s.ok()) {
@@ -223,28 +239,41 @@ int Main(int argc, char** argv) {
     return Fail(kExitStartupError, blocked.message());
   }
 
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "ctl") {
+  // Called as tini, docker-init or dumb-init (a symlink or a copy): that peer's
+  // command line and defaults.
+  const Personality personality =
+      PersonalityFromArgv0(argc > 0 && argv[0] != nullptr ? argv[0] : "cinit");
+  std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (personality == Personality::kCinit && !args.empty() && args[0] == "ctl") {
     return RunCtl(std::span(args).subspan(1));
   }
-  if (!args.empty() && args[0] == "status") {
+  if (personality == Personality::kCinit && !args.empty() && args[0] == "status") {
     return RunStatus(std::span(args).subspan(1));
   }
   Options options;
-  if (Status s = ParseOptions(args, &GetEnv, &options); !s.ok()) {
-    return Fail(kExitUsage, s.message());
+  if (Status s = ParseOptions(args, &GetEnv, &options, personality); !s.ok()) {
+    return Fail(UsageExitCode(personality), s.message());
   }
   if (options.show_help) {
     os::WriteStdout(UsageText());
     return 0;
   }
   if (options.show_version) {
-    os::WriteStdout("cinit " CINIT_VERSION "\n");
+    os::WriteStdout(VersionText(personality));
+    return 0;
+  }
+  if (options.show_license) {
+    os::WriteStdout(LicenseText());
     return 0;
   }
   SetVerbosity(options.verbosity);
   if (options.log_json) {
     SetLogFormat(LogFormat::kJson, &os::WallClock);
+  }
+  if (options.parent_death_signal != 0) {
+    if (Status s = os::SetParentDeathSignal(options.parent_death_signal); !s.ok()) {
+      return Fail(kExitStartupError, s.message());
+    }
   }
 
   if (Status s = os::BecomeSubreaperUnlessPid1(); !s.ok()) {
