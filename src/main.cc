@@ -43,6 +43,10 @@ std::optional<std::string> GetEnv(std::string_view name) {
 int RunSingle(const Options& options) {
   os::SpawnSpec spec;
   spec.argv = options.command;
+  spec.new_session = options.setsid;
+  if (options.setsid) {
+    os::ReleaseControllingTerminal();
+  }
   pid_t child = 0;
   if (Status s = os::Spawn(spec, &child); !s.ok()) {
     return Fail(kExitStartupError, s.message());
@@ -50,7 +54,16 @@ int RunSingle(const Options& options) {
   Log(Level::kDebug, "spawned '{}' as pid {}", options.command.front(), child);
   (void)os::DetachFromInheritedState();
 
-  Supervisor supervisor(SupervisorConfig{child, options.cluster.kill_timeout});
+  SupervisorConfig config;
+  config.main_pid = child;
+  config.kill_timeout = options.cluster.kill_timeout;
+  config.self_pid = os::OwnPid();
+  config.signal_group = options.signal_group;
+  config.job_control = options.job_control;
+  config.rewrite = options.rewrite;
+  config.zero_exit = options.zero_exit;
+  config.warn_on_reap = options.warn_on_reap;
+  Supervisor supervisor(config);
   Executor executor;
   Dispatcher dispatcher(&supervisor, &executor);
   // Single mode's loop. There is nothing to watch but signals, so it waits for them
@@ -197,6 +210,7 @@ int RunCluster(const Options& options) {
   config.workers = count;
   config.node_ipc = ipc.node_ipc;
   config.shim = workers.has_shim();
+  config.rewrite = options.rewrite;
   Cluster cluster(config);
   Executor executor(&workers);
   Dispatcher dispatcher(&cluster, &executor);
@@ -297,28 +311,41 @@ int Main(int argc, char** argv) {
     return Fail(kExitStartupError, blocked.message());
   }
 
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "ctl") {
+  // Called as tini, docker-init or dumb-init (a symlink or a copy): that peer's
+  // command line and defaults.
+  const Personality personality =
+      PersonalityFromArgv0(argc > 0 && argv[0] != nullptr ? argv[0] : "cinit");
+  std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (personality == Personality::kCinit && !args.empty() && args[0] == "ctl") {
     return RunCtl(std::span(args).subspan(1));
   }
-  if (!args.empty() && args[0] == "status") {
+  if (personality == Personality::kCinit && !args.empty() && args[0] == "status") {
     return RunStatus(std::span(args).subspan(1));
   }
   Options options;
-  if (Status s = ParseOptions(args, &GetEnv, &options); !s.ok()) {
-    return Fail(kExitUsage, s.message());
+  if (Status s = ParseOptions(args, &GetEnv, &options, personality); !s.ok()) {
+    return Fail(UsageExitCode(personality), s.message());
   }
   if (options.show_help) {
     os::WriteStdout(UsageText());
     return 0;
   }
   if (options.show_version) {
-    os::WriteStdout("cinit " CINIT_VERSION "\n");
+    os::WriteStdout(VersionText(personality));
+    return 0;
+  }
+  if (options.show_license) {
+    os::WriteStdout(LicenseText());
     return 0;
   }
   SetVerbosity(options.verbosity);
   if (options.log_json) {
     SetLogFormat(LogFormat::kJson, &os::WallClock);
+  }
+  if (options.parent_death_signal != 0) {
+    if (Status s = os::SetParentDeathSignal(options.parent_death_signal); !s.ok()) {
+      return Fail(kExitStartupError, s.message());
+    }
   }
 
   if (Status s = os::BecomeSubreaperUnlessPid1(); !s.ok()) {

@@ -184,9 +184,10 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
     actions->push_back(SignalEveryone{signo});
     return;
   }
+  const int out = config_.rewrite.Apply(signo);
   for (const auto& [id, worker] : workers_) {
-    if (worker.pid > 0) {
-      actions->push_back(SendSignal{worker.pid, signo});
+    if (worker.pid > 0 && out != 0) {
+      actions->push_back(SendSignal{worker.pid, out});
       ++signals_forwarded_;
     }
   }

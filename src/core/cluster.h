@@ -45,6 +45,7 @@
 #include "drain.h"
 #include "events.h"
 #include "health.h"
+#include "signal_policy.h"
 #include "wait_status.h"
 
 namespace cinit {

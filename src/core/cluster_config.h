@@ -7,6 +7,8 @@
 
 #include <chrono>
 
+#include "signal_policy.h"
+
 namespace cinit {
 
 struct ClusterConfig {
@@ -36,6 +38,7 @@ struct ClusterConfig {
   std::chrono::milliseconds listen_timeout{3000};
   int reload_batch = 1;
   bool strict_reload = false;
+  SignalRewrite rewrite;  // --rewrite: applied to the signals forwarded to workers
 };
 
 }  // namespace cinit

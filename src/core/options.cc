@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <csignal>
 
 #include "signal_policy.h"
 
@@ -29,6 +30,21 @@ constexpr std::string_view kUsage =
     "      --log-prefix         cluster mode: '[k] ' before each line a worker writes\n"
     "  -s                       accepted for tini compatibility (subreaper is "
     "automatic)\n"
+    "  -l, --license            print cinit's licence situation and exit\n"
+    "\n"
+    "Single mode (tini's and dumb-init's options):\n"
+    "  -g, --process-group      forward signals to the child's process group, not the\n"
+    "                           child alone (env TINI_KILL_PROCESS_GROUP)\n"
+    "      --setsid             dumb-init's session mode: the child in a session of its\n"
+    "                           own, signals to its group, job control stops cinit too\n"
+    "                           (env DUMB_INIT_SETSID=1)\n"
+    "  -c, --single-child       signals to the child alone, no session (the default;\n"
+    "                           env DUMB_INIT_SETSID=0)\n"
+    "  -r, --rewrite FROM:TO    forward signal FROM as TO; TO 0 drops it (repeatable;\n"
+    "                           also applies to what cluster workers are sent)\n"
+    "  -e, --success-code CODE  exit 0 when the child exits with CODE (repeatable)\n"
+    "  -p, --parent-death-signal SIG  have SIG sent to cinit when its parent dies\n"
+    "  -w, --warn-reaped        warn for every process reaped other than the child\n"
     "\n"
     "Cluster mode:\n"
     "  -i, --instances N        N workers; 0 or 'max': one per usable CPU (affinity and\n"
@@ -133,6 +149,28 @@ constexpr std::array kValueOptions = {
                   return ParseMillis("--kill-timeout", v, &o->cluster.kill_timeout);
                 }},
     ValueOption{"--instances", "-i", &ParseInstances},
+    ValueOption{
+        "--rewrite", "-r",
+        [](std::string_view v, Options* o) { return ParseRewrite(v, &o->rewrite); }},
+    ValueOption{"--success-code", "-e",
+                [](std::string_view v, Options* o) {
+                  auto code = ParseInteger(v, 0, 255);
+                  if (!code) {
+                    return Status::Error(
+                        fmt::format("-e: '{}' is not an exit code (0..255)", v));
+                  }
+                  o->zero_exit.set(static_cast<size_t>(*code));
+                  return Status::Ok();
+                }},
+    ValueOption{"--parent-death-signal", "-p",
+                [](std::string_view v, Options* o) {
+                  int signo = ParseSignal(v);
+                  if (signo == 0) {
+                    return Status::Error(fmt::format("-p: unknown signal '{}'", v));
+                  }
+                  o->parent_death_signal = signo;
+                  return Status::Ok();
+                }},
     ValueOption{"--log-format", "",
                 [](std::string_view v, Options* o) {
                   if (v != "text" && v != "json") {
@@ -265,8 +303,40 @@ constexpr std::array kValueOptions = {
                 }},
 };
 
-// Environment defaults, applied before the flags (which beat them).
-Status ApplyEnvironment(const EnvLookup& env, Options* out) {
+// Choices the peers' variables and flags make, settled after all are read.
+struct ModeChoices {
+  std::optional<bool> setsid;  // --setsid / -c, DUMB_INIT_SETSID
+  bool group = false;          // -g, TINI_KILL_PROCESS_GROUP
+  // Single-mode flags given explicitly (rejected with -i).
+  std::string_view single_only;
+};
+
+// Environment defaults, applied before the flags (which beat them). The peers'
+// variables are honoured under every name, so that an image's ENV keeps working
+// when only the ENTRYPOINT's first word changes.
+Status ApplyEnvironment(const EnvLookup& env, Options* out, ModeChoices* mode) {
+  if (auto text = env("TINI_VERBOSITY")) {
+    // tini's levels are cinit's (0 errors .. 3 debug); tini's 4 (trace) is debug.
+    auto level = ParseInteger(*text, 0, 1000);
+    if (!level) {
+      return Status::Error(
+          fmt::format("TINI_VERBOSITY must be a number, not '{}'", *text));
+    }
+    out->verbosity = static_cast<int>(std::min<long long>(*level, 3));
+  }
+  if (env("DUMB_INIT_DEBUG") == "1") {
+    out->verbosity = 3;
+  }
+  if (env("TINI_KILL_PROCESS_GROUP")) {
+    mode->group = true;  // presence, as in tini
+  }
+  if (auto text = env("DUMB_INIT_SETSID")) {
+    if (*text == "0") {
+      mode->setsid = false;
+    } else if (*text == "1") {
+      mode->setsid = true;
+    }  // dumb-init reads only "0"; anything else leaves the default
+  }
   if (auto text = env("CINIT_VERBOSITY")) {
     auto level = ParseInteger(*text, 0, 3);
     if (!level) {
@@ -303,6 +373,54 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out) {
 
 std::string_view UsageText() { return kUsage; }
 
+std::string_view LicenseText() {
+  return "cinit " CINIT_VERSION
+         "\n"
+         "\n"
+         "cinit's own source code is not published under an open-source licence yet:\n"
+         "its authors have not chosen one, so no licence to copy, change or pass it on\n"
+         "is granted beyond what the law allows without one.\n"
+         "\n"
+         "The static binary contains code of others, under their licences:\n"
+         "  glibc          LGPL-2.1-or-later (static linking: the source and build\n"
+         "                 scripts of cinit are what lets a user relink it)\n"
+         "  libstdc++      GPL-3.0 with the GCC Runtime Library Exception\n"
+         "  fmt            MIT, with its exception for embedded object code\n"
+         "  nlohmann/json  MIT\n"
+         "\n"
+         "cinit speaks the command lines of tini and dumb-init (both MIT) but contains\n"
+         "no code of either.\n";
+}
+
+std::string VersionText(Personality personality) {
+  if (personality == Personality::kTini) {
+    // `docker info` runs docker-init --version and reads the third word as tini's
+    // version; catatonit answers the same way.
+    return "tini version " CINIT_VERSION "_cinit (cinit " CINIT_VERSION ")\n";
+  }
+  if (personality == Personality::kDumbInit) {
+    return "dumb-init v" CINIT_VERSION " (cinit " CINIT_VERSION ")\n";
+  }
+  return "cinit " CINIT_VERSION "\n";
+}
+
+int UsageExitCode(Personality personality) {
+  return personality == Personality::kCinit ? kExitUsage : 1;
+}
+
+Personality PersonalityFromArgv0(std::string_view argv0) {
+  if (auto slash = argv0.rfind('/'); slash != std::string_view::npos) {
+    argv0.remove_prefix(slash + 1);
+  }
+  if (argv0 == "tini" || argv0 == "tini-static" || argv0 == "docker-init") {
+    return Personality::kTini;
+  }
+  if (argv0 == "dumb-init") {
+    return Personality::kDumbInit;
+  }
+  return Personality::kCinit;
+}
+
 std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
   ListenAddress address;
   std::string_view port_text = text;
@@ -332,11 +450,48 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
 }
 
 Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env,
-                    Options* options) {
+                    Options* options, Personality personality) {
   Options out;
-  if (Status s = ApplyEnvironment(env, &out); !s.ok()) {
+  out.personality = personality;
+  ModeChoices mode;
+  if (Status s = ApplyEnvironment(env, &out, &mode); !s.ok()) {
     return s;
   }
+  // One-letter flags that take no value; they may be grouped ("-vvv", "-gw").
+  auto apply_flag = [&](char flag) {
+    switch (flag) {
+      case 'h':
+        out.show_help = true;
+        return true;
+      case 'V':
+        out.show_version = true;
+        return true;
+      case 'v':
+        // dumb-init has one level of verbosity: debug.
+        out.verbosity =
+            personality == Personality::kDumbInit ? 3 : std::min(out.verbosity + 1, 3);
+        return true;
+      case 's':
+        return true;  // tini's "register as subreaper": cinit always does when not PID 1
+      case 'l':
+        out.show_license = true;
+        return true;
+      case 'g':
+        mode.group = true;
+        mode.single_only = "-g";
+        return true;
+      case 'w':
+        out.warn_on_reap = true;
+        mode.single_only = "-w";
+        return true;
+      case 'c':
+        mode.setsid = false;
+        mode.group = false;
+        return true;
+      default:
+        return false;
+    }
+  };
 
   size_t i = 0;
   for (; i < args.size(); ++i) {
@@ -348,20 +503,38 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     if (word.size() < 2 || word[0] != '-') {
       break;  // the command starts here
     }
-    if (word == "-h" || word == "--help") {
-      out.show_help = true;
+    if (word == "--help") {
+      apply_flag('h');
       continue;
     }
-    if (word == "-V" || word == "--version") {
-      out.show_version = true;
+    if (word == "--version") {
+      apply_flag('V');
       continue;
     }
     if (word == "--verbose") {
-      out.verbosity = std::min(out.verbosity + 1, 3);
+      apply_flag('v');
       continue;
     }
-    if (word == "-s") {
-      continue;  // tini's "register as subreaper": cinit always does when not PID 1
+    if (word == "--license") {
+      apply_flag('l');
+      continue;
+    }
+    if (word == "--process-group") {
+      apply_flag('g');
+      continue;
+    }
+    if (word == "--warn-reaped") {
+      apply_flag('w');
+      continue;
+    }
+    if (word == "--single-child") {
+      apply_flag('c');
+      continue;
+    }
+    if (word == "--setsid") {
+      mode.setsid = true;
+      mode.single_only = "--setsid";
+      continue;
     }
     if (word == "--strict-reload") {
       out.cluster.strict_reload = true;
@@ -371,8 +544,11 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
       out.log_prefix = true;
       continue;
     }
-    if (word[1] != '-' && word.find_first_not_of('v', 1) == std::string_view::npos) {
-      out.verbosity = std::min(out.verbosity + static_cast<int>(word.size() - 1), 3);
+    if (word[1] != '-' &&
+        word.find_first_not_of("hVvslgwc", 1) == std::string_view::npos) {
+      for (char flag : word.substr(1)) {
+        apply_flag(flag);
+      }
       continue;
     }
 
@@ -407,12 +583,15 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     if (Status s = match->apply(*value, &out); !s.ok()) {
       return s;
     }
+    if (match->short_name == "-e") {
+      mode.single_only = "-e";
+    }
   }
 
   for (; i < args.size(); ++i) {
     out.command.emplace_back(args[i]);
   }
-  if (out.command.empty() && !out.show_help && !out.show_version) {
+  if (out.command.empty() && !out.show_help && !out.show_version && !out.show_license) {
     return Status::Error(
         "no command given (usage: cinit [OPTIONS] [--] COMMAND [ARG...])");
   }
@@ -424,6 +603,20 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
   }
   if (!out.instances && out.health) {
     return Status::Error("--health needs cluster mode (-i N)");
+  }
+  if (out.instances && !mode.single_only.empty()) {
+    return Status::Error(
+        fmt::format("{} is for single mode, not with -i", mode.single_only));
+  }
+  out.setsid = mode.setsid.value_or(personality == Personality::kDumbInit);
+  out.signal_group = out.setsid || mode.group;
+  out.job_control = out.setsid || personality == Personality::kDumbInit;
+  if (out.setsid) {
+    // dumb-init's defaults in session mode: a job-control stop stops the whole group
+    // (SIGSTOP cannot be caught, so the job really stops), unless rewritten.
+    for (int signo : {SIGTSTP, SIGTTIN, SIGTTOU}) {
+      out.rewrite.SetDefault(signo, SIGSTOP);
+    }
   }
   *options = std::move(out);
   return Status::Ok();

@@ -8,6 +8,7 @@
 #ifndef CINIT_OPTIONS_H_
 #define CINIT_OPTIONS_H_
 
+#include <bitset>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "cluster_config.h"
+#include "signal_policy.h"
 #include "status.h"
 
 namespace cinit {
@@ -26,6 +28,17 @@ enum class IpcMode {
   kAuto,  // Node's IPC channel when COMMAND is node or a node script, else none
   kNode,  // always give workers Node's IPC channel (NODE_CHANNEL_FD)
   kNone,  // never
+};
+
+// Whose command line cinit speaks: its own, or a peer's, chosen by the name it was
+// invoked as (argv[0]: a symlink or a copy named tini, docker-init, dumb-init).
+// Every personality accepts every option; what differs are the defaults and the
+// meaning of a few flags (see PersonalityFromArgv0 and README "Called by another
+// name").
+enum class Personality {
+  kCinit,
+  kTini,  // tini, tini-static, docker-init (Docker's --init runs `docker-init -- CMD`)
+  kDumbInit,  // dumb-init: session mode by default, -v is debug, job control stops cinit
 };
 
 // A TCP address for --listen: host is empty for "every address" (dual-stack).
@@ -48,6 +61,25 @@ struct Options {
   bool log_prefix = false;  // cluster mode: "[k] " before each line workers write
   bool show_help = false;
   bool show_version = false;
+  bool show_license = false;  // -l
+
+  // Single mode, tini's and dumb-init's options.
+  Personality personality = Personality::kCinit;
+  // Forwarded signals go to the child's whole process group (tini -g,
+  // TINI_KILL_PROCESS_GROUP; implied by session mode), not to the child alone.
+  bool signal_group = false;
+  // dumb-init's session mode (--setsid, dumb-init's default, DUMB_INIT_SETSID=1): the
+  // child starts a session of its own (and takes cinit's terminal), signals go to its
+  // group, and SIGTSTP/SIGTTIN/SIGTTOU become SIGSTOP unless rewritten.
+  bool setsid = false;
+  // On SIGTSTP/SIGTTIN/SIGTTOU: forward (after the rewrite), then stop cinit itself, so
+  // a shell's job control suspends cinit with its child (dumb-init). Off: TSTP is
+  // forwarded and TTIN/TTOU dropped, and cinit is never stopped (tini).
+  bool job_control = false;
+  SignalRewrite rewrite;        // -r/--rewrite FROM:TO (single and cluster mode)
+  std::bitset<256> zero_exit;   // -e CODE: the main child's code CODE makes cinit exit 0
+  int parent_death_signal = 0;  // -p SIG: prctl(PR_SET_PDEATHSIG) on cinit; 0: none
+  bool warn_on_reap = false;    // -w: warn for every process reaped but the main child
 
   // Cluster mode (-i). Absent: single mode.
   //   N > 0: N workers; 0: one per usable CPU; -K: usable CPUs minus K (at least 1).
@@ -73,16 +105,32 @@ struct Options {
 // Looks up an environment variable; returns nullopt when it is not set.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 
-// Parses args (argv without argv[0]) and the environment into *options.
-// Returns a failed Status with a one-line message on a usage error.
+// Returns the personality for argv[0]: its basename "tini", "tini-static" or
+// "docker-init" gives kTini, "dumb-init" kDumbInit, anything else kCinit.
+Personality PersonalityFromArgv0(std::string_view argv0);
+
+// Parses args (argv without argv[0]) and the environment into *options, with the
+// defaults of personality. Returns a failed Status with a one-line message on a
+// usage error.
 Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env,
-                    Options* options);
+                    Options* options, Personality personality = Personality::kCinit);
 
 // Parses "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (port 1..65535).
 std::optional<ListenAddress> ParseListenAddress(std::string_view text);
 
 // The text printed by --help.
 std::string_view UsageText();
+
+// The text printed by -l: cinit's licence situation.
+std::string_view LicenseText();
+
+// What --version prints for personality. As tini (Docker's docker-init), it starts
+// with "tini version " because `docker info` parses that.
+std::string VersionText(Personality personality);
+
+// Exit code for a usage error under personality: 2 for cinit, 1 as tini and
+// dumb-init (theirs).
+int UsageExitCode(Personality personality);
 
 // Exit code for usage errors (bad flags, no command).
 inline constexpr int kExitUsage = 2;

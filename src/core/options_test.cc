@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <map>
 
 namespace cinit {
@@ -12,8 +13,8 @@ struct Parsed {
   Options options;
 };
 
-Parsed Parse(std::vector<std::string_view> args,
-             std::map<std::string, std::string> env = {}) {
+Parsed ParseAs(Personality personality, std::vector<std::string_view> args,
+               std::map<std::string, std::string> env = {}) {
   Parsed parsed;
   parsed.status = ParseOptions(
       args,
@@ -21,8 +22,13 @@ Parsed Parse(std::vector<std::string_view> args,
         auto it = env.find(std::string(name));
         return it == env.end() ? std::nullopt : std::optional(it->second);
       },
-      &parsed.options);
+      &parsed.options, personality);
   return parsed;
+}
+
+Parsed Parse(std::vector<std::string_view> args,
+             std::map<std::string, std::string> env = {}) {
+  return ParseAs(Personality::kCinit, std::move(args), std::move(env));
 }
 
 using Words = std::vector<std::string>;
@@ -211,6 +217,163 @@ TEST_SUITE("options") {
     CHECK_FALSE(Parse({"--reload-batch", "0", "x"}).status.ok());
     CHECK_FALSE(Parse({"--control=", "x"}).status.ok());
     CHECK_FALSE(Parse({"x"}, {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "-5"}}).status.ok());
+  }
+
+  TEST_CASE("tini's flags: -g -e -p -w -l and grouped short flags") {
+    auto p = Parse({"-g", "-e", "143", "-e3", "-p", "SIGUSR1", "-w", "--", "x"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.signal_group);
+    CHECK(p.options.zero_exit.test(143));
+    CHECK(p.options.zero_exit.test(3));
+    CHECK(p.options.zero_exit.count() == 2);
+    CHECK(p.options.parent_death_signal == SIGUSR1);
+    CHECK(p.options.warn_on_reap);
+    CHECK_FALSE(p.options.setsid);
+    CHECK(p.options.command == Words{"x"});
+    auto grouped = Parse({"-gwvv", "x"});
+    REQUIRE(grouped.status.ok());
+    CHECK(grouped.options.signal_group);
+    CHECK(grouped.options.warn_on_reap);
+    CHECK(grouped.options.verbosity == 3);
+    CHECK(Parse({"-l"}).options.show_license);
+    CHECK(Parse({"--license"}).status.ok());
+  }
+
+  TEST_CASE("bad values of -e and -p are usage errors") {
+    for (std::vector<std::string_view> bad :
+         {std::vector<std::string_view>{"-e", "256", "x"},
+          {"-e", "-1", "x"},
+          {"-e", "x"},
+          {"-e"},
+          {"-p", "SIGNOPE", "x"},
+          {"-p"},
+          {"-r", "15", "x"},
+          {"-r", "1:32", "x"},
+          {"-yolo", "x"}}) {
+      auto p = Parse(bad);
+      CHECK_FALSE(p.status.ok());
+      CHECK(p.status.message().find('\n') == std::string::npos);
+    }
+  }
+
+  TEST_CASE("TINI_ variables: process group, verbosity, subreaper") {
+    CHECK(Parse({"x"}, {{"TINI_KILL_PROCESS_GROUP", ""}}).options.signal_group);
+    CHECK(Parse({"x"}, {{"TINI_VERBOSITY", "3"}}).options.verbosity == 3);
+    CHECK(Parse({"x"}, {{"TINI_VERBOSITY", "0"}}).options.verbosity == 0);
+    CHECK(Parse({"x"}, {{"TINI_VERBOSITY", "4"}}).options.verbosity == 3);
+    CHECK_FALSE(Parse({"x"}, {{"TINI_VERBOSITY", "loud"}}).status.ok());
+    CHECK(Parse({"x"}, {{"TINI_SUBREAPER", ""}}).status.ok());
+    CHECK(Parse({"-v", "x"}, {{"TINI_VERBOSITY", "0"}}).options.verbosity == 1);
+  }
+
+  TEST_CASE("dumb-init's flags: rewrite, single child, session mode") {
+    auto p =
+        Parse({"-r", "15:3", "--rewrite", "2:0", "--rewrite=10:12", "--setsid", "x"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.rewrite.Apply(15) == 3);
+    CHECK(p.options.rewrite.Apply(2) == 0);
+    CHECK(p.options.rewrite.Apply(10) == 12);
+    CHECK(p.options.setsid);
+    CHECK(p.options.signal_group);
+    CHECK(p.options.job_control);
+    CHECK(p.options.rewrite.Apply(SIGTSTP) == SIGSTOP);
+    CHECK(p.options.rewrite.Apply(SIGTTIN) == SIGSTOP);
+    auto own = Parse({"--setsid", "-r", "TSTP:HUP", "x"});
+    CHECK(own.options.rewrite.Apply(SIGTSTP) == SIGHUP);
+    CHECK(own.options.rewrite.Apply(SIGTTOU) == SIGSTOP);
+    auto single = Parse({"--setsid", "-c", "x"});
+    CHECK_FALSE(single.options.setsid);
+    CHECK_FALSE(single.options.signal_group);
+    CHECK(Parse({"x"}, {{"DUMB_INIT_SETSID", "1"}}).options.setsid);
+    CHECK_FALSE(Parse({"x"}, {{"DUMB_INIT_SETSID", ""}}).options.setsid);
+    CHECK(Parse({"x"}, {{"DUMB_INIT_DEBUG", "1"}}).options.verbosity == 3);
+    CHECK(Parse({"x"}, {{"DUMB_INIT_DEBUG", "0"}}).options.verbosity == 1);
+  }
+
+  TEST_CASE("cinit's defaults: the child alone, no session, no job control") {
+    auto p = Parse({"x"});
+    CHECK_FALSE(p.options.signal_group);
+    CHECK_FALSE(p.options.setsid);
+    CHECK_FALSE(p.options.job_control);
+    CHECK(p.options.rewrite == SignalRewrite());
+    CHECK(p.options.zero_exit.none());
+    CHECK(p.options.parent_death_signal == 0);
+  }
+
+  TEST_CASE("single-mode flags are refused with -i but --rewrite and -p are not") {
+    for (std::string_view flag : {"-g", "-w", "--setsid"}) {
+      CAPTURE(flag);
+      CHECK_FALSE(Parse({"-i", "2", flag, "x"}).status.ok());
+    }
+    CHECK_FALSE(Parse({"-i", "2", "-e", "1", "x"}).status.ok());
+    auto p = Parse({"-i", "2", "-r", "10:12", "-p", "TERM", "x"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.rewrite.Apply(10) == 12);
+    auto dumb = ParseAs(Personality::kDumbInit, {"-i", "2", "x"});
+    CHECK(dumb.status.ok());
+  }
+
+  TEST_CASE("the personality comes from argv[0]'s basename") {
+    CHECK(PersonalityFromArgv0("tini") == Personality::kTini);
+    CHECK(PersonalityFromArgv0("/sbin/tini") == Personality::kTini);
+    CHECK(PersonalityFromArgv0("/usr/bin/tini-static") == Personality::kTini);
+    CHECK(PersonalityFromArgv0("/usr/local/bin/docker-init") == Personality::kTini);
+    CHECK(PersonalityFromArgv0("dumb-init") == Personality::kDumbInit);
+    CHECK(PersonalityFromArgv0("/usr/bin/dumb-init") == Personality::kDumbInit);
+    CHECK(PersonalityFromArgv0("cinit") == Personality::kCinit);
+    CHECK(PersonalityFromArgv0("/cinit") == Personality::kCinit);
+    CHECK(PersonalityFromArgv0("") == Personality::kCinit);
+    CHECK(PersonalityFromArgv0("tini.sh") == Personality::kCinit);
+  }
+
+  TEST_CASE("as docker-init: Docker's command line") {
+    auto p = ParseAs(Personality::kTini, {"--", "nginx", "-g", "daemon off"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.command == Words{"nginx", "-g", "daemon off"});
+    CHECK_FALSE(p.options.signal_group);
+    CHECK(p.options.personality == Personality::kTini);
+  }
+
+  TEST_CASE("as tini: its flags, its verbosity, options stop at the command") {
+    auto p = ParseAs(Personality::kTini, {"-vvv", "-e", "0", "sh", "-c", "exit 0"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.verbosity == 3);
+    CHECK(p.options.command == Words{"sh", "-c", "exit 0"});
+    CHECK(ParseAs(Personality::kTini, {"-g", "x"}).options.signal_group);
+    CHECK_FALSE(ParseAs(Personality::kTini, {"x"}).options.job_control);
+  }
+
+  TEST_CASE("as dumb-init: session mode and job control by default, -v is debug") {
+    auto p = ParseAs(Personality::kDumbInit, {"x"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.setsid);
+    CHECK(p.options.signal_group);
+    CHECK(p.options.job_control);
+    CHECK(p.options.rewrite.Apply(SIGTSTP) == SIGSTOP);
+    CHECK(ParseAs(Personality::kDumbInit, {"-v", "x"}).options.verbosity == 3);
+    auto single = ParseAs(Personality::kDumbInit, {"--single-child", "x"});
+    CHECK_FALSE(single.options.setsid);
+    CHECK_FALSE(single.options.signal_group);
+    CHECK(single.options.job_control);  // dumb-init -c still stops with its child
+    CHECK(single.options.rewrite.Apply(SIGTSTP) == SIGTSTP);
+    auto env = ParseAs(Personality::kDumbInit, {"x"}, {{"DUMB_INIT_SETSID", "0"}});
+    CHECK_FALSE(env.options.setsid);
+    auto c_then_v = ParseAs(Personality::kDumbInit, {"-vc", "x"});
+    REQUIRE(c_then_v.status.ok());
+    CHECK_FALSE(c_then_v.options.setsid);
+  }
+
+  TEST_CASE("usage errors exit 2 as cinit, 1 under a peer's name") {
+    CHECK(UsageExitCode(Personality::kCinit) == 2);
+    CHECK(UsageExitCode(Personality::kTini) == 1);
+    CHECK(UsageExitCode(Personality::kDumbInit) == 1);
+  }
+
+  TEST_CASE("version text: tini's prefix for docker info, cinit's own otherwise") {
+    CHECK(VersionText(Personality::kTini).starts_with("tini version "));
+    CHECK(VersionText(Personality::kDumbInit).starts_with("dumb-init v"));
+    CHECK(VersionText(Personality::kCinit) == "cinit " CINIT_VERSION "\n");
+    CHECK(LicenseText().starts_with("cinit "));
   }
 }
 

@@ -51,13 +51,6 @@ SignalDisposition ClassifySignal(int signo) {
     case SIGTTIN:
     case SIGTTOU:
       return SignalDisposition::kIgnore;
-    case SIGSEGV:
-    case SIGBUS:
-    case SIGILL:
-    case SIGFPE:
-    case SIGABRT:
-    case SIGTRAP:
-    case SIGSYS:
     case SIGKILL:
     case SIGSTOP:
       return SignalDisposition::kDefault;
@@ -70,10 +63,38 @@ SignalDisposition ClassifySignal(int signo) {
   return SignalDisposition::kForward;
 }
 
-bool IsCaught(int signo) {
-  auto disposition = ClassifySignal(signo);
-  return disposition == SignalDisposition::kForward ||
-         disposition == SignalDisposition::kReap;
+bool IsCaught(int signo) { return ClassifySignal(signo) != SignalDisposition::kDefault; }
+
+bool IsJobControlSignal(int signo) {
+  return signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU;
+}
+
+Status ParseRewrite(std::string_view spec, SignalRewrite* rewrite) {
+  auto bad = [&](std::string_view why) {
+    return Status::Error(fmt::format(
+        "--rewrite: '{}' {} (FROM:TO, e.g. 15:3 or TERM:QUIT; TO 0 drops)", spec, why));
+  };
+  size_t colon = spec.find(':');
+  if (colon == std::string_view::npos) {
+    return bad("has no ':'");
+  }
+  std::string_view from_text = spec.substr(0, colon);
+  std::string_view to_text = spec.substr(colon + 1);
+  int from = ParseSignal(from_text);
+  if (from == 0) {
+    return bad("does not start with a signal");
+  }
+  if (ClassifySignal(from) != SignalDisposition::kForward && !IsJobControlSignal(from)) {
+    return bad(
+        fmt::format("rewrites {}, which cinit does not forward", SignalName(from)));
+  }
+  int to = to_text == "0" ? 0 : ParseSignal(to_text);
+  if (to_text != "0" && (to == 0 || (ClassifySignal(to) == SignalDisposition::kDefault &&
+                                     to != SIGSTOP && to != SIGKILL))) {
+    return bad("does not end with a signal or 0");
+  }
+  rewrite->Set(from, to);
+  return Status::Ok();
 }
 
 std::string SignalName(int signo) {

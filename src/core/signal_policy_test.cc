@@ -29,18 +29,81 @@ TEST_SUITE("signal_policy") {
     CHECK(IsCaught(SIGCHLD));
   }
 
-  TEST_CASE("fault signals keep their default action, KILL and STOP cannot be caught") {
-    for (int signo :
-         {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGKILL, SIGSTOP}) {
+  TEST_CASE("fault signals sent from outside are caught and forwarded") {
+    for (int signo : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) {
+      CAPTURE(signo);
+      CHECK(ClassifySignal(signo) == SignalDisposition::kForward);
+      CHECK(IsCaught(signo));
+    }
+  }
+
+  TEST_CASE("KILL and STOP cannot be caught") {
+    for (int signo : {SIGKILL, SIGSTOP}) {
       CAPTURE(signo);
       CHECK(ClassifySignal(signo) == SignalDisposition::kDefault);
       CHECK_FALSE(IsCaught(signo));
     }
   }
 
-  TEST_CASE("terminal job-control signals are ignored so cinit is never stopped") {
+  TEST_CASE("TTIN and TTOU are caught but dropped by default") {
     CHECK(ClassifySignal(SIGTTIN) == SignalDisposition::kIgnore);
     CHECK(ClassifySignal(SIGTTOU) == SignalDisposition::kIgnore);
+    CHECK(IsCaught(SIGTTIN));
+    CHECK(IsCaught(SIGTTOU));
+    CHECK(IsJobControlSignal(SIGTSTP));
+    CHECK(IsJobControlSignal(SIGTTIN));
+    CHECK(IsJobControlSignal(SIGTTOU));
+    CHECK_FALSE(IsJobControlSignal(SIGSTOP));
+  }
+
+  TEST_CASE("the rewrite table is the identity until set") {
+    SignalRewrite rewrite;
+    for (int signo = 1; signo <= kMaxSignal; ++signo) {
+      CHECK(rewrite.Apply(signo) == signo);
+    }
+    rewrite.Set(SIGTERM, SIGQUIT);
+    rewrite.Set(SIGINT, 0);
+    CHECK(rewrite.Apply(SIGTERM) == SIGQUIT);
+    CHECK(rewrite.Apply(SIGINT) == 0);
+    CHECK(rewrite.Apply(SIGHUP) == SIGHUP);
+    rewrite.SetDefault(SIGTERM, SIGKILL);  // already set: kept
+    rewrite.SetDefault(SIGTSTP, SIGSTOP);
+    CHECK(rewrite.Apply(SIGTERM) == SIGQUIT);
+    CHECK(rewrite.Apply(SIGTSTP) == SIGSTOP);
+  }
+
+  TEST_CASE("rewrites parse numbers and names, and 0 drops") {
+    SignalRewrite rewrite;
+    REQUIRE(ParseRewrite("15:3", &rewrite).ok());
+    REQUIRE(ParseRewrite("INT:0", &rewrite).ok());
+    REQUIRE(ParseRewrite("SIGUSR1:SIGRTMIN+1", &rewrite).ok());
+    REQUIRE(ParseRewrite("1:31", &rewrite).ok());
+    REQUIRE(ParseRewrite("TSTP:STOP", &rewrite).ok());
+    REQUIRE(ParseRewrite("TTIN:TERM", &rewrite).ok());
+    CHECK(rewrite.Apply(SIGTERM) == SIGQUIT);
+    CHECK(rewrite.Apply(SIGINT) == 0);
+    CHECK(rewrite.Apply(SIGUSR1) == SIGRTMIN + 1);
+    CHECK(rewrite.Apply(SIGHUP) == SIGSYS);
+    CHECK(rewrite.Apply(SIGTSTP) == SIGSTOP);
+    CHECK(rewrite.Apply(SIGTTIN) == SIGTERM);
+  }
+
+  TEST_CASE("bad rewrites are one-line errors and change nothing") {
+    for (std::string_view bad :
+         {"", "herp", "herp:derp", "15", "15::12", "15:derp", "0", "1:32", "0:1", "9:1",
+          "KILL:TERM", "CHLD:TERM", "15:65", ":15", "15:"}) {
+      CAPTURE(bad);
+      SignalRewrite rewrite;
+      Status s = ParseRewrite(bad, &rewrite);
+      CHECK_FALSE(s.ok());
+      CHECK(s.message().find('\n') == std::string::npos);
+      CHECK(rewrite == SignalRewrite());
+    }
+  }
+
+  TEST_CASE("the forward target is the child or its process group") {
+    CHECK(ForwardTarget(42, false) == 42);
+    CHECK(ForwardTarget(42, true) == -42);
   }
 
   TEST_CASE("numbers outside 1..64 and libc-reserved signals are not caught") {

@@ -21,24 +21,43 @@ void Supervisor::Handle(const Event& event, TimePoint now, std::vector<Action>* 
 }
 
 void Supervisor::OnSignal(int signo, std::vector<Action>* actions) {
+  const bool job_stop = config_.job_control && IsJobControlSignal(signo);
   switch (ClassifySignal(signo)) {
     case SignalDisposition::kReap:
       actions->push_back(ReapChildren{});
       return;
     case SignalDisposition::kForward:
       break;
+    case SignalDisposition::kIgnore:
+      if (job_stop) {
+        break;
+      }
+      return;  // TTIN/TTOU: cinit is never stopped by a terminal
     default:
       return;  // never blocked, so never read; nothing to do
   }
-  ++signals_forwarded_;
-  if (!main_exit_) {
-    Log(Level::kDebug, "forwarding {} to pid {}", SignalName(signo), config_.main_pid);
-    actions->push_back(SendSignal{config_.main_pid, signo});
+  const int out = config_.rewrite.Apply(signo);
+  if (out == 0) {
+    Log(Level::kDebug, "{} dropped (rewritten to 0)", SignalName(signo));
+  } else if (!main_exit_) {
+    ++signals_forwarded_;
+    const int target = ForwardTarget(config_.main_pid, config_.signal_group);
+    Log(Level::kDebug, "forwarding {} to {} {}", SignalName(out),
+        config_.signal_group ? "process group" : "pid", config_.main_pid);
+    actions->push_back(SendSignal{target, out});
   } else {
     // The main child is gone; whoever is left is being shut down, and the
     // signal (typically a second SIGTERM from the runtime) goes to all of them.
-    Log(Level::kDebug, "forwarding {} to the remaining processes", SignalName(signo));
-    actions->push_back(SignalEveryone{signo});
+    ++signals_forwarded_;
+    Log(Level::kDebug, "forwarding {} to the remaining processes", SignalName(out));
+    actions->push_back(SignalEveryone{out});
+  }
+  if (job_stop && !main_exit_ && config_.self_pid > 1) {
+    // A shell's Ctrl-Z (or a background read) stopped the job: cinit stops with it,
+    // and the SIGCONT that resumes cinit is forwarded like any signal. As PID 1 the
+    // kernel ignores a stop cinit sends itself, so it is not asked for there.
+    Log(Level::kDebug, "{}: stopping cinit with its child", SignalName(signo));
+    actions->push_back(SendSignal{config_.self_pid, SIGSTOP});
   }
 }
 
@@ -53,12 +72,17 @@ void Supervisor::OnReaped(const ChildrenReaped& reaped, TimePoint now,
       Log(Level::kInfo, "main child (pid {}) {}", child.pid, info.Describe());
     } else {
       ++orphans_reaped_;
-      Log(Level::kDebug, "reaped pid {} ({})", child.pid, info.Describe());
+      Log(config_.warn_on_reap ? Level::kWarning : Level::kDebug,
+          "reaped zombie pid {}, not the main child ({})", child.pid, info.Describe());
     }
   }
   if (main_just_exited) {
-    drain_.Start(now, config_.kill_timeout, main_exit_->ShellCode(), reaped.none_left,
-                 actions);
+    int code = main_exit_->ShellCode();
+    if (code >= 0 && code < 256 && config_.zero_exit.test(static_cast<size_t>(code))) {
+      Log(Level::kInfo, "exit code {} counts as success (-e): exiting 0", code);
+      code = 0;
+    }
+    drain_.Start(now, config_.kill_timeout, code, reaped.none_left, actions);
   } else if (main_exit_) {
     drain_.OnReaped(reaped.none_left, actions);
   }

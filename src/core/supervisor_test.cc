@@ -15,8 +15,18 @@ int Killed(int signo) { return signo; }
 
 const TimePoint t0{};
 
+constexpr int kSelf = 7;
+
+SupervisorConfig Config(milliseconds kill_timeout = milliseconds(1000)) {
+  SupervisorConfig config;
+  config.main_pid = kMain;
+  config.kill_timeout = kill_timeout;
+  config.self_pid = kSelf;
+  return config;
+}
+
 Supervisor Make(milliseconds kill_timeout = milliseconds(1000)) {
-  return Supervisor(SupervisorConfig{kMain, kill_timeout});
+  return Supervisor(Config(kill_timeout));
 }
 
 template <typename T>
@@ -63,11 +73,95 @@ TEST_SUITE("supervisor") {
     CHECK(sup.signals_forwarded() == 0);
   }
 
-  TEST_CASE("signals cinit never catches produce nothing") {
+  TEST_CASE("signals cinit never catches, and TTIN and TTOU, produce nothing") {
     Supervisor sup = Make();
     Driver s{sup};
-    CHECK(s.Handle(SignalReceived{SIGSEGV}, t0).empty());
+    CHECK(s.Handle(SignalReceived{SIGKILL}, t0).empty());
     CHECK(s.Handle(SignalReceived{SIGTTOU}, t0).empty());
+    CHECK(s.Handle(SignalReceived{SIGTTIN}, t0).empty());
+  }
+
+  TEST_CASE("a fault signal sent from outside is forwarded") {
+    Supervisor sup = Make();
+    Driver s{sup};
+    auto actions = s.Handle(SignalReceived{SIGSEGV}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<SendSignal>(actions, 0)->signo == SIGSEGV);
+  }
+
+  TEST_CASE("group mode sends to the child's process group") {
+    SupervisorConfig config = Config();
+    config.signal_group = true;
+    Supervisor sup(config);
+    Driver s{sup};
+    auto actions = s.Handle(SignalReceived{SIGUSR1}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<SendSignal>(actions, 0)->pid == -kMain);
+  }
+
+  TEST_CASE("rewrites apply before forwarding, and a rewrite to 0 drops") {
+    SupervisorConfig config = Config();
+    config.rewrite.Set(SIGTERM, SIGQUIT);
+    config.rewrite.Set(SIGWINCH, 0);
+    Supervisor sup(config);
+    Driver s{sup};
+    auto actions = s.Handle(SignalReceived{SIGTERM}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<SendSignal>(actions, 0)->signo == SIGQUIT);
+    CHECK(s.Handle(SignalReceived{SIGWINCH}, t0).empty());
+    CHECK(sup.signals_forwarded() == 1);
+  }
+
+  TEST_CASE("without job control TSTP is forwarded and cinit never stops") {
+    Supervisor sup = Make();
+    Driver s{sup};
+    auto actions = s.Handle(SignalReceived{SIGTSTP}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<SendSignal>(actions, 0)->pid == kMain);
+  }
+
+  TEST_CASE("with job control TSTP TTIN TTOU are forwarded and then stop cinit") {
+    SupervisorConfig config = Config();
+    config.job_control = true;
+    config.signal_group = true;
+    config.rewrite.Set(SIGTTIN, SIGSTOP);
+    Supervisor sup(config);
+    Driver s{sup};
+    for (int signo : {SIGTSTP, SIGTTIN, SIGTTOU}) {
+      CAPTURE(signo);
+      auto actions = s.Handle(SignalReceived{signo}, t0);
+      REQUIRE(actions.size() == 2);
+      CHECK(Get<SendSignal>(actions, 0)->pid == -kMain);
+      CHECK(Get<SendSignal>(actions, 0)->signo == (signo == SIGTTIN ? SIGSTOP : signo));
+      CHECK(Get<SendSignal>(actions, 1)->pid == kSelf);
+      CHECK(Get<SendSignal>(actions, 1)->signo == SIGSTOP);
+    }
+  }
+
+  TEST_CASE("as PID 1 job control does not ask cinit to stop itself") {
+    SupervisorConfig config = Config();
+    config.job_control = true;
+    config.self_pid = 1;
+    Supervisor sup(config);
+    Driver s{sup};
+    auto actions = s.Handle(SignalReceived{SIGTSTP}, t0);
+    REQUIRE(actions.size() == 1);
+    CHECK(Get<SendSignal>(actions, 0)->pid == kMain);
+  }
+
+  TEST_CASE("exit codes listed with -e become 0, others are kept") {
+    SupervisorConfig config = Config();
+    config.zero_exit.set(143);
+    config.zero_exit.set(3);
+    for (auto [status, expected] :
+         {std::pair{Killed(SIGTERM), 0}, std::pair{Exited(3), 0}, std::pair{Exited(4), 4},
+          std::pair{Killed(SIGKILL), 137}}) {
+      CAPTURE(status);
+      Supervisor sup(config);
+      Driver s{sup};
+      auto actions = s.Handle(Reaped({{kMain, status}}, true), t0);
+      CHECK(Get<ExitInit>(actions, 0)->code == expected);
+    }
   }
 
   TEST_CASE("orphans are reaped and counted while the main child lives") {

@@ -1,6 +1,8 @@
 #include "os/pid1.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -18,6 +20,8 @@ namespace cinit::os {
 
 bool IsPid1() { return getpid() == 1; }
 
+pid_t OwnPid() { return getpid(); }
+
 Status BecomeSubreaperUnlessPid1() {
   if (IsPid1()) {
     return Status::Ok();
@@ -27,6 +31,45 @@ Status BecomeSubreaperUnlessPid1() {
   }
   Log(Level::kDebug, "not PID 1 (pid {}): registered as child subreaper", getpid());
   return Status::Ok();
+}
+
+Status SetParentDeathSignal(int signo) {
+  if (prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signo), 0, 0, 0) != 0) {
+    return ErrnoStatus("prctl(PR_SET_PDEATHSIG)", errno);
+  }
+  return Status::Ok();
+}
+
+void ReleaseControllingTerminal() {
+  if (!isatty(STDIN_FILENO)) {
+    return;
+  }
+  sigset_t pending_before;
+  sigemptyset(&pending_before);
+  sigpending(&pending_before);
+  const bool leader = getsid(0) == getpid();
+  if (ioctl(STDIN_FILENO, TIOCNOTTY) != 0) {
+    Log(Level::kDebug, "TIOCNOTTY: {}", std::strerror(errno));
+    return;
+  }
+  if (!leader) {
+    return;
+  }
+  // The kernel signalled the foreground group during the ioctl, so what it sent is
+  // pending now; a SIGHUP or SIGCONT that was pending before came from someone else
+  // and is left for the loop.
+  sigset_t handoff;
+  sigemptyset(&handoff);
+  for (int signo : {SIGHUP, SIGCONT}) {
+    if (sigismember(&pending_before, signo) == 0) {
+      sigaddset(&handoff, signo);
+    }
+  }
+  timespec zero{};
+  int signo = 0;
+  while ((signo = sigtimedwait(&handoff, nullptr, &zero)) > 0) {
+    Log(Level::kDebug, "ignored signal {} of the terminal hand-off", signo);
+  }
 }
 
 UniqueFd DetachFromInheritedState() {

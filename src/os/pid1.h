@@ -17,9 +17,23 @@ namespace cinit::os {
 // Returns true when cinit is PID 1 of its PID namespace.
 bool IsPid1();
 
+// cinit's own pid.
+pid_t OwnPid();
+
 // When cinit is not PID 1, registers it as the child subreaper, so that orphans
 // of its child are reparented to it (and reaped) instead of to the real init.
 Status BecomeSubreaperUnlessPid1();
+
+// Asks the kernel to send signo to cinit when its parent dies (PR_SET_PDEATHSIG,
+// tini -p). cinit catches signo like any other signal and forwards it.
+Status SetParentDeathSignal(int signo);
+
+// Gives up cinit's controlling terminal (TIOCNOTTY on stdin, when it is a terminal),
+// so that a child in a session of its own can take it (SpawnSpec::new_session).
+// When cinit led the terminal's session, the kernel sends SIGHUP and SIGCONT to the
+// foreground group, cinit's own: those two are consumed here, not forwarded (they
+// would hang up the child as it starts: dumb-init issue 136). Never fails.
+void ReleaseControllingTerminal();
 
 // Moves cinit's cwd to "/" so it never pins a mount, and closes every inherited
 // fd above 2, which only the child was meant to have (single mode calls this after

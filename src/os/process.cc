@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,8 +51,17 @@ const char* DescribeErrno(int error) {
   // Own process group, so a terminal's Ctrl-C and Ctrl-Z reach the child and not
   // cinit. Done here, not in the parent, so the terminal is handed over before
   // exec whichever of the two runs first.
-  setpgid(0, 0);
-  if (spec.take_terminal && isatty(STDIN_FILENO)) {
+  if (spec.new_session) {
+    // A session of its own (dumb-init): it leads its process group, and takes the
+    // terminal as its controlling one if no session holds it any more.
+    setsid();
+    if (spec.take_terminal && isatty(STDIN_FILENO)) {
+      ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+    }
+  } else {
+    setpgid(0, 0);
+  }
+  if (!spec.new_session && spec.take_terminal && isatty(STDIN_FILENO)) {
     // SIGTTOU is still ignored here (inherited from cinit), so a child in a
     // background group may take the terminal without being stopped.
     tcsetpgrp(STDIN_FILENO, getpgrp());

@@ -37,6 +37,11 @@ struct SpawnSpec {
   // Give the child the terminal's foreground process group when stdin is a
   // terminal (single mode; cluster workers share the terminal, so none takes it).
   bool take_terminal = true;
+  // Start a new session (setsid) instead of only a process group, and make the
+  // terminal on stdin its controlling terminal (TIOCSCTTY) when it is free: dumb-init's
+  // session mode. cinit must have let go of the terminal first
+  // (ReleaseControllingTerminal in pid1.h).
+  bool new_session = false;
   // Directory to start in (an O_PATH fd), or -1 for cinit's own cwd.
   int cwd_fd = -1;
   // Replacements for the child's stdout and stderr (--log-prefix pipes), or -1.

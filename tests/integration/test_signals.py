@@ -1,6 +1,7 @@
 """Signal forwarding: every catchable signal cinit receives reaches the main
-child exactly once; SIGCHLD, SIGTTIN, SIGTTOU and the fault signals are not
-forwarded; a signal that arrives while the child is starting is not lost."""
+child exactly once; SIGCHLD, SIGTTIN and SIGTTOU are not forwarded; fault
+signals sent from outside are forwarded, and do not kill cinit even as a plain
+child; a signal that arrives while the child is starting is not lost."""
 
 import os
 import signal
@@ -112,17 +113,20 @@ class SignalForwardingTest(unittest.TestCase):
         self.assertEqual(out.splitlines(), ["ready", "20", str(int(MARKER))])
         self.assertEqual(code, 0, err)
 
-    def test_fault_signals_are_not_forwarded(self):
-        # As PID 1 (where a signal with default action cannot kill cinit).
-        run = self.start_sigcatch(PID1, MARKER)
-        for signo in FAULTS:
-            run.signal(signo)
-        self.wait_until_consumed(run)
-        self.assert_cinit_running(run)
-        run.signal(MARKER)
-        code, out, err = run.finish()
-        self.assertEqual(out.splitlines(), ["ready", str(int(MARKER))])
-        self.assertEqual(code, 0, err)
+    def test_fault_signals_from_outside_are_forwarded(self):
+        # As a plain child they would otherwise kill cinit and orphan its child.
+        for mode in (PID1, PLAIN):
+            with self.subTest(mode=mode):
+                run = self.start_sigcatch(mode, MARKER)
+                expected = []
+                for signo in FAULTS:
+                    expected.append(str(int(signo)))
+                    self.send_and_expect(run, signo, expected)
+                    self.assert_cinit_running(run)
+                run.signal(MARKER)
+                code, out, err = run.finish()
+                self.assertEqual(out.splitlines(), ["ready"] + expected + [str(int(MARKER))])
+                self.assertEqual(code, 0, err)
 
     def test_signal_goes_to_the_child_only_not_its_process_group(self):
         for mode in (PID1, SUBREAPER):
