@@ -1,0 +1,175 @@
+#include "cluster_mode.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "cluster.h"
+#include "control_fifo.h"
+#include "executor.h"
+#include "health_server.h"
+#include "log.h"
+#include "log_relay.h"
+#include "os/cpu.h"
+#include "os/pid1.h"
+#include "signal_source.h"
+#include "worker_kind.h"
+#include "workers.h"
+
+namespace cinit {
+namespace {
+
+int StartupFailed(const Status& status) {
+  Log(Level::kError, "{}", status.message());
+  return kExitStartupError;
+}
+
+std::optional<TimePoint> Earliest(std::optional<TimePoint> a,
+                                  std::optional<TimePoint> b) {
+  if (!a || (b && *b < *a)) {
+    return b;
+  }
+  return a;
+}
+
+// What cluster mode publishes after every loop turn, once the Policy has settled:
+// the exec probe's verdict file (rewritten when the verdict changes) and the
+// answers to the probes waiting in the health server.
+class Publisher {
+ public:
+  Publisher(const Options& options, const Cluster& cluster, const CpuLimit& cpus,
+            TimePoint started, HealthServer* health)
+      : options_(options),
+        cluster_(cluster),
+        cpus_(cpus),
+        started_(started),
+        health_(health) {}
+
+  void Publish(TimePoint now) {
+    if (health_->waiting()) {
+      health::Snapshot snapshot;
+      snapshot.version = CINIT_VERSION;
+      snapshot.cpus = cpus_.cpus;
+      snapshot.cpus_how = cpus_.how;
+      snapshot.min_ready = options_.min_ready;
+      cluster_.FillSnapshot(started_, now, &snapshot);
+      health_->Answer(snapshot);
+    }
+    if (options_.status_path.empty() || status_file_failed_) {
+      return;
+    }
+    // Only the few fields the verdict reads, no full snapshot.
+    health::Snapshot readiness;
+    readiness.min_ready = options_.min_ready;
+    cluster_.FillReadiness(&readiness);
+    health::Verdict verdict = health::Judge(readiness);
+    if (published_ == verdict) {
+      return;
+    }
+    if (Status s = os::ReplaceFile(options_.status_path, health::RenderVerdict(verdict));
+        !s.ok()) {
+      Log(Level::kWarning, "no status file for `cinit status`: {}", s.message());
+      status_file_failed_ = true;
+      return;
+    }
+    published_ = verdict;
+  }
+
+ private:
+  const Options& options_;
+  const Cluster& cluster_;
+  const CpuLimit& cpus_;
+  TimePoint started_;
+  HealthServer* health_;
+  std::optional<health::Verdict> published_;
+  bool status_file_failed_ = false;
+};
+
+}  // namespace
+
+int RunCluster(const Options& options) {
+  const TimePoint started = Clock::now();
+  int requested = *options.instances;
+  int count = requested;
+  const CpuLimit cpus = os::ReadUsableCpus();
+  if (requested <= 0) {
+    count = ResolveInstances(requested, cpus.cpus);
+    Log(Level::kInfo, "usable CPUs: {}; -i {} gives {} worker(s)", cpus.how, requested,
+        count);
+  }
+  IpcDecision ipc = DecideNodeIpc(options.ipc, options.command.front(),
+                                  os::ReadShebang(options.command.front()));
+  Log(Level::kInfo, "{} worker(s) of '{}'; Node IPC channel: {} ({})", count,
+      options.command.front(), ipc.node_ipc ? "yes" : "no", ipc.why);
+  os::UniqueFd cwd = os::DetachFromInheritedState();
+
+  // The sources, each owning its fds in the one loop.
+  EventLoop loop;
+  if (Status s = loop.Open(); !s.ok()) {
+    return StartupFailed(s);
+  }
+  SignalSource signals(&loop);
+  if (Status s = signals.Open(); !s.ok()) {
+    return StartupFailed(s);
+  }
+  LogRelay relay(&loop);
+  if (options.log_prefix) {
+    if (Status s = relay.Open(); !s.ok()) {
+      return StartupFailed(s);
+    }
+  }
+  Workers workers(
+      Workers::Config{options.command, options.instance_var, ipc.node_ipc, options.listen,
+                      cwd.get(), !ipc.node_ipc && options.listen.empty(),
+                      options.balance_reuseport, options.log_prefix ? &relay : nullptr},
+      &loop);
+  if (Status s = workers.Open(); !s.ok()) {
+    return StartupFailed(s);
+  }
+  ControlFifo control(&loop);
+  if (!options.control_path.empty()) {
+    if (Status s = control.Open(options.control_path); !s.ok()) {
+      // Reload by SIGHUP still works; a read-only root must not stop the container.
+      Log(Level::kWarning, "no control FIFO: {}", s.message());
+    }
+  }
+  HealthServer health(&loop);
+  if (options.health) {
+    if (Status s = health.Open(*options.health); !s.ok()) {
+      return StartupFailed(s);
+    }
+  }
+
+  // The policy, and the way back from its actions.
+  ClusterConfig config = options.cluster;
+  config.workers = count;
+  config.node_ipc = ipc.node_ipc;
+  config.shim = workers.has_shim();
+  config.rewrite = options.rewrite;
+  Cluster cluster(config);
+  Executor executor(&workers);
+  Dispatcher dispatcher(&cluster, &executor);
+  Publisher publisher(options, cluster, cpus, started, &health);
+
+  std::vector<Action> initial;
+  cluster.Start(Clock::now(), &initial);
+  for (const Action& action : initial) {
+    executor.Apply(action, dispatcher.queue());
+  }
+  dispatcher.Settle(Clock::now());
+  // One loop turn: wait, read the clock once, settle the queue, publish.
+  while (!dispatcher.exit_code()) {
+    publisher.Publish(Clock::now());
+    const std::optional<TimePoint> due = cluster.NextDeadline();
+    loop.Wait(Earliest(due, health.NextDeadline()), dispatcher.queue());
+    const TimePoint now = Clock::now();
+    if (due && *due <= now) {
+      dispatcher.queue()->push_back(Tick{});
+    }
+    health.Expire(now);
+    dispatcher.Settle(now);
+  }
+  return *dispatcher.exit_code();
+}
+
+}  // namespace cinit
