@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_text.h"
+
 namespace cinit::health {
 namespace {
 
@@ -140,11 +142,10 @@ Verdict Judge(const Snapshot& s) {
 }
 
 std::string RenderVerdict(const Verdict& v) {
-  return nlohmann::json{{"live", v.live},
-                        {"ready", v.ready},
-                        {"live_reason", v.live_reason},
-                        {"ready_reason", v.ready_reason}}
-             .dump() +
+  return JsonText({{"live", v.live},
+                   {"ready", v.ready},
+                   {"live_reason", v.live_reason},
+                   {"ready_reason", v.ready_reason}}) +
          "\n";
 }
 
@@ -197,7 +198,7 @@ std::string RenderStatus(const Snapshot& s) {
                              {"last_result", s.reload_last_result},
                              {"last_message", s.reload_last_message}}},
                            {"workers", std::move(workers)}};
-  return status.dump(2) + "\n";
+  return JsonText(status, 2) + "\n";
 }
 
 std::string RenderMetrics(const Snapshot& s) {

@@ -92,6 +92,24 @@ TEST_SUITE("health") {
     CHECK(json["reload"]["state"] == "idle");
   }
 
+  TEST_CASE("strings that are not UTF-8 are replaced, never thrown on") {
+    // A cgroup path (cpus_how) or a reason may hold any bytes: /status and the
+    // verdict file must still be written, with U+FFFD in their place.
+    health::Snapshot snapshot = Ready();
+    snapshot.cpus_how = "cgroup /kubepods/\xff\xfe";
+    snapshot.reload_last_message = "bad \xc3";
+    health::Response response;
+    CHECK_NOTHROW(response = Get("/status", snapshot));
+    CHECK(response.status == 200);
+    auto json = nlohmann::json::parse(response.body);
+    CHECK(json["cpus"]["how"] == "cgroup /kubepods/\xef\xbf\xbd\xef\xbf\xbd");
+    health::Verdict verdict;
+    verdict.ready_reason = "\xff";
+    std::string text;
+    CHECK_NOTHROW(text = health::RenderVerdict(verdict));
+    CHECK(health::ParseVerdict(text).has_value());
+  }
+
   TEST_CASE("/metrics is Prometheus text") {
     auto response = Get("/metrics", Ready());
     CHECK(response.content_type.starts_with("text/plain; version=0.0.4"));

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_text.h"
+
 namespace cinit {
 
 namespace node {
@@ -126,22 +128,22 @@ std::string EncodeQueryReply(const ServerQuery& query, int64_t seq, std::string_
   json reply = {{"cmd", "NODE_CLUSTER"}, {"errno", error},  {"key", key},
                 {"ack", query.seq},      {"data", nullptr}, {"seq", seq}};
   if (!has_handle) {
-    return reply.dump() + "\n";
+    return JsonText(reply) + "\n";
   }
   bool udp =
       query.type == ServerQuery::Type::kUdp4 || query.type == ServerQuery::Type::kUdp6;
   json wrapper = {{"cmd", "NODE_HANDLE"},
                   {"type", udp ? "dgram.Native" : "net.Native"},
                   {"msg", std::move(reply)}};
-  return wrapper.dump() + "\n";
+  return JsonText(wrapper) + "\n";
 }
 
 std::string EncodeDisconnect(int64_t seq) {
-  return json{{"cmd", "NODE_CLUSTER"}, {"act", "disconnect"}, {"seq", seq}}.dump() + "\n";
+  return JsonText({{"cmd", "NODE_CLUSTER"}, {"act", "disconnect"}, {"seq", seq}}) + "\n";
 }
 
 std::string EncodeAck(int64_t ack, int64_t seq) {
-  return json{{"cmd", "NODE_CLUSTER"}, {"ack", ack}, {"seq", seq}}.dump() + "\n";
+  return JsonText({{"cmd", "NODE_CLUSTER"}, {"ack", ack}, {"seq", seq}}) + "\n";
 }
 
 std::string EncodeShutdown() { return "\"shutdown\"\n"; }
