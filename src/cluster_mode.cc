@@ -19,11 +19,6 @@
 namespace cinit {
 namespace {
 
-int StartupFailed(const Status& status) {
-  Log(Level::kError, "{}", status.message());
-  return kExitStartupError;
-}
-
 std::optional<TimePoint> Earliest(std::optional<TimePoint> a,
                                   std::optional<TimePoint> b) {
   if (!a || (b && *b < *a)) {
@@ -106,16 +101,16 @@ int RunCluster(const Options& options) {
   // The sources, each owning its fds in the one loop.
   EventLoop loop;
   if (Status s = loop.Open(); !s.ok()) {
-    return StartupFailed(s);
+    return LogFailure(kExitStartupError, s.message());
   }
   SignalSource signals(&loop);
   if (Status s = signals.Open(); !s.ok()) {
-    return StartupFailed(s);
+    return LogFailure(kExitStartupError, s.message());
   }
   LogRelay relay(&loop);
   if (options.log_prefix) {
     if (Status s = relay.Open(); !s.ok()) {
-      return StartupFailed(s);
+      return LogFailure(kExitStartupError, s.message());
     }
   }
   Workers workers(
@@ -124,7 +119,7 @@ int RunCluster(const Options& options) {
                       options.balance_reuseport, options.log_prefix ? &relay : nullptr},
       &loop);
   if (Status s = workers.Open(); !s.ok()) {
-    return StartupFailed(s);
+    return LogFailure(kExitStartupError, s.message());
   }
   ControlFifo control(&loop);
   if (!options.control_path.empty()) {
@@ -136,7 +131,7 @@ int RunCluster(const Options& options) {
   HealthServer health(&loop);
   if (options.health) {
     if (Status s = health.Open(*options.health); !s.ok()) {
-      return StartupFailed(s);
+      return LogFailure(kExitStartupError, s.message());
     }
   }
 

@@ -23,11 +23,6 @@
 namespace cinit {
 namespace {
 
-int Fail(int code, std::string_view message) {
-  Log(Level::kError, "{}", message);
-  return code;
-}
-
 std::optional<std::string> GetEnv(std::string_view name) {
   const char* value = std::getenv(std::string(name).c_str());
   return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
@@ -42,7 +37,7 @@ int RunSingle(const Options& options) {
   }
   pid_t child = 0;
   if (Status s = os::Spawn(spec, &child); !s.ok()) {
-    return Fail(kExitStartupError, s.message());
+    return LogFailure(kExitStartupError, s.message());
   }
   Log(Level::kDebug, "spawned '{}' as pid {}", options.command.front(), child);
   (void)os::DetachFromInheritedState();
@@ -90,7 +85,7 @@ int Main(int argc, char** argv) {
   Status blocked = os::BlockCaughtSignals();
   SetLogSink(&os::WriteStderr);
   if (!blocked.ok()) {
-    return Fail(kExitStartupError, blocked.message());
+    return LogFailure(kExitStartupError, blocked.message());
   }
 
   // Called as tini, docker-init or dumb-init (a symlink or a copy): that peer's
@@ -106,7 +101,7 @@ int Main(int argc, char** argv) {
   }
   Options options;
   if (Status s = ParseOptions(args, &GetEnv, &options, personality); !s.ok()) {
-    return Fail(UsageExitCode(personality), s.message());
+    return LogFailure(UsageExitCode(personality), s.message());
   }
   if (options.show_help) {
     os::WriteStdout(UsageText());
@@ -126,7 +121,7 @@ int Main(int argc, char** argv) {
   }
   if (options.parent_death_signal != 0) {
     if (Status s = os::SetParentDeathSignal(options.parent_death_signal); !s.ok()) {
-      return Fail(kExitStartupError, s.message());
+      return LogFailure(kExitStartupError, s.message());
     }
   }
 

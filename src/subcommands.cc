@@ -14,12 +14,7 @@
 namespace cinit {
 namespace {
 
-int Failed(int code, std::string_view message) {
-  Log(Level::kError, "{}", message);
-  return code;
-}
-
-int Usage(std::string_view message) { return Failed(kExitUsage, message); }
+int Usage(std::string_view message) { return LogFailure(kExitUsage, message); }
 
 }  // namespace
 
@@ -48,7 +43,7 @@ int RunCtl(std::span<const std::string_view> args) {
     return Usage(fmt::format("ctl: {}", std::get<control::Invalid>(command).why));
   }
   if (Status s = os::WriteControlLine(path, line); !s.ok()) {
-    return Failed(kExitStartupError, fmt::format("ctl: {}", s.message()));
+    return LogFailure(kExitStartupError, fmt::format("ctl: {}", s.message()));
   }
   return 0;
 }
@@ -74,12 +69,12 @@ int RunStatus(std::span<const std::string_view> args) {
   }
   std::string text;
   if (Status s = os::ReadSmallFile(path, &text); !s.ok()) {
-    return Failed(
+    return LogFailure(
         1, fmt::format("status: {}: is cinit running in cluster mode?", s.message()));
   }
   auto verdict = health::ParseVerdict(text);
   if (!verdict) {
-    return Failed(1, fmt::format("status: {} is not a status file", path));
+    return LogFailure(1, fmt::format("status: {} is not a status file", path));
   }
   bool ok = want_ready ? verdict->ready : verdict->live;
   os::WriteStdout((want_ready ? verdict->ready_reason : verdict->live_reason) + "\n");

@@ -42,6 +42,13 @@ void Log(Level level, fmt::format_string<Args...> format, Args&&... args) {
   }
 }
 
+// Logs message as an error and returns code: how main() and the subcommands end on
+// a failure.
+inline int LogFailure(int code, std::string_view message) {
+  Log(Level::kError, "{}", message);
+  return code;
+}
+
 }  // namespace cinit
 
 #endif  // CINIT_LOG_H_
