@@ -10,6 +10,8 @@ packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-de
 # to prove the bind shim loads under musl.
 if [ "${1:-}" != "--build-only" ]; then
   packages+=(python3 python3-yaml util-linux procps tmux podman runc musl-tools)
+  # The code must build with Debian 12's clang as well as its gcc (the test suite builds both).
+  packages+=(clang)
   # The cluster tests run real Node apps: Debian's nodejs when no node is installed.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

@@ -13,4 +13,8 @@ tests/integration/node_majors.sh 22 24 >/dev/null
   npm install --prefix tests/integration/.npm --no-save --no-package-lock --no-audit --no-fund \
     --loglevel=error parse-prometheus-text-format@1.1.1 >/dev/null
 scripts/build.sh -DCMAKE_COMPILE_WARNING_AS_ERROR=ON
+# The same tree with Debian's clang, warnings as errors; its unit tests run too.
+CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
+cmake --build build-clang -j"$(nproc)" >/dev/null
+ctest --test-dir build-clang -L unit -j2 --output-on-failure | tail -n 3
 ctest --test-dir build --output-on-failure -j2 "$@"

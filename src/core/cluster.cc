@@ -441,7 +441,7 @@ void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
 
 void Cluster::StartRollout(TimePoint now, std::vector<Action>* actions) {
   ++generation_;
-  rollout_.emplace();
+  rollout_ = Rollout{};
   for (const auto& slot : slots_) {
     if (!slot.retiring) {
       rollout_->queue.push_back(slot.index);

@@ -153,9 +153,11 @@ TEST_SUITE("supervisor") {
     SupervisorConfig config = Config();
     config.zero_exit.set(143);
     config.zero_exit.set(3);
-    for (auto [status, expected] :
-         {std::pair{Killed(SIGTERM), 0}, std::pair{Exited(3), 0}, std::pair{Exited(4), 4},
-          std::pair{Killed(SIGKILL), 137}}) {
+    for (auto [st, want] : {std::pair{Killed(SIGTERM), 0}, std::pair{Exited(3), 0},
+                            std::pair{Exited(4), 4}, std::pair{Killed(SIGKILL), 137}}) {
+      // Plain copies: clang 14 cannot capture structured bindings in CAPTURE's lambda.
+      int status = st;
+      int expected = want;
       CAPTURE(status);
       Supervisor sup(config);
       Driver s{sup};
