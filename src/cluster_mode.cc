@@ -50,7 +50,7 @@ class Publisher {
       cluster_.FillSnapshot(started_, now, &snapshot);
       health_->Answer(snapshot);
     }
-    if (options_.status_path.empty() || status_file_failed_) {
+    if (options_.status_path.empty() || (retry_at_ && now < *retry_at_)) {
       return;
     }
     // Only the few fields the verdict reads, no full snapshot.
@@ -63,12 +63,28 @@ class Publisher {
     }
     if (Status s = os::ReplaceFile(options_.status_path, health::RenderVerdict(verdict));
         !s.ok()) {
-      Log(Level::kWarning, "no status file for `cinit status`: {}", s.message());
-      status_file_failed_ = true;
+      // ENOSPC, EROFS…: the old verdict must not stand for the new one. An empty
+      // file makes `cinit status` say "unknown" (not ready); retried every second.
+      if (!retry_at_) {
+        Log(Level::kWarning,
+            "no status file for `cinit status`: {}; it says \"unknown\" until cinit "
+            "can write it again (trying every {} ms)",
+            s.message(), kRetry.count());
+        os::EmptyFile(options_.status_path);
+      }
+      published_.reset();
+      retry_at_ = now + kRetry;
       return;
+    }
+    if (retry_at_) {
+      Log(Level::kInfo, "status file written again: {}", options_.status_path);
+      retry_at_.reset();
     }
     published_ = verdict;
   }
+
+  // When the status file is to be tried again, after a failed write.
+  std::optional<TimePoint> NextDeadline() const { return retry_at_; }
 
  private:
   const Options& options_;
@@ -76,8 +92,9 @@ class Publisher {
   const CpuLimit& cpus_;
   TimePoint started_;
   HealthServer* health_;
+  static constexpr std::chrono::milliseconds kRetry{1000};
   std::optional<health::Verdict> published_;
-  bool status_file_failed_ = false;
+  std::optional<TimePoint> retry_at_;
 };
 
 }  // namespace
@@ -156,7 +173,8 @@ int RunCluster(const Options& options) {
   while (!dispatcher.exit_code()) {
     publisher.Publish(Clock::now());
     const std::optional<TimePoint> due = cluster.NextDeadline();
-    loop.Wait(Earliest(due, health.NextDeadline()), dispatcher.queue());
+    loop.Wait(Earliest(due, Earliest(health.NextDeadline(), publisher.NextDeadline())),
+              dispatcher.queue());
     const TimePoint now = Clock::now();
     if (due && *due <= now) {
       dispatcher.queue()->push_back(Tick{});

@@ -88,6 +88,16 @@ void NodeChannels::OnReady(int worker_id, uint32_t events, EventQueue* queue) {
     for (const auto& line : lines_) {
       OnLine(worker_id, channel, line, queue);
     }
+    if (channel.talk.overflowed()) {
+      // Its Node exits when the channel closes; the Policy replaces it as it would
+      // any worker that exits.
+      Log(Level::kWarning,
+          "worker channel {}: the worker does not read its channel ({} bytes waiting): "
+          "closing it",
+          worker_id, channel.talk.queued_bytes());
+      Drop(worker_id);
+      return;
+    }
   }
   Flush(channel);  // what the lines' answers queued
 }
@@ -108,6 +118,10 @@ void NodeChannels::OnLine(int worker_id, Channel& channel, std::string_view line
       return;
     case Heard::kQuery:
       AnswerQuery(worker_id, channel, std::get<node::ServerQuery>(message));
+      return;
+    case Heard::kDropped:
+      Log(Level::kDebug, "worker channel {}: no answer to a queryServer after disconnect",
+          worker_id);
       return;
     case Heard::kNothing:
       break;

@@ -72,6 +72,13 @@ int RunStatus(std::span<const std::string_view> args) {
     return LogFailure(
         1, fmt::format("status: {}: is cinit running in cluster mode?", s.message()));
   }
+  if (text.empty()) {
+    // cinit emptied it: it could not write its current verdict (a full disk).
+    // cinit runs (this probe runs in its container) but its state is unknown.
+    os::WriteStdout(want_ready ? "unknown: cinit cannot write its status file\n"
+                               : "unknown: cinit cannot write its status file; live\n");
+    return want_ready ? 1 : 0;
+  }
   auto verdict = health::ParseVerdict(text);
   if (!verdict) {
     return LogFailure(1, fmt::format("status: {} is not a status file", path));

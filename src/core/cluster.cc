@@ -83,6 +83,7 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
   out->reloads_failed = static_cast<uint64_t>(reload_.failed);
   out->orphans_reaped = orphans_reaped_;
   out->signals_forwarded = signals_forwarded_;
+  out->spawn_failures = spawn_failures_;
   out->restarts = 0;
   for (const auto& slot : slots_) {
     out->restarts += static_cast<uint64_t>(slot.restarts);
@@ -243,6 +244,7 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
         }
       }
     }
+    RefillSlot(worker.slot, now, actions);
     return;
   }
   if (replacement) {
@@ -313,6 +315,7 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
   }
   if (spawned.pid > 0) {
     it->second.pid = spawned.pid;
+    slots_[static_cast<size_t>(it->second.slot)].spawn_failures = 0;
     if (config_.shim) {
       it->second.hello_due = now + config_.shim_hello_wait;
     }
@@ -322,11 +325,45 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
     }
     return;
   }
-  // fork() failed: treat like a crash right at start.
+  // No process was made (fork/vfork: EAGAIN under a pids limit, ENOMEM…). Not a
+  // crash of the program, so it never counts towards giving up: the slot retries
+  // with a backoff for as long as it takes, and the workers that run keep serving.
   WorkerInfo worker = it->second;
   Forget(it, actions);
-  Log(Level::kWarning, "cannot start worker {}: {}", worker.slot, spawned.error);
-  OnWorkerExit(worker, ExitInfo{1, 0, false}, now, actions);
+  ++spawn_failures_;
+  SlotInfo& slot = slots_[static_cast<size_t>(worker.slot)];
+  if (slot.worker_id == worker.id) {
+    slot.worker_id.reset();
+  }
+  if (slot.incoming_id == worker.id) {
+    slot.incoming_id.reset();
+    AbortRollout(
+        fmt::format("cannot start the new worker {}: {}", worker.slot, spawned.error),
+        now, actions);
+    return;
+  }
+  if (phase_ != Phase::kRunning || slot.retiring) {
+    DropRetiredSlots();
+    return;
+  }
+  ++slot.spawn_failures;
+  int shift = std::min(slot.spawn_failures - 1, 20);
+  milliseconds delay = std::min<milliseconds>(
+      config_.backoff_base * (int64_t{1} << shift), config_.backoff_max);
+  slot.restart_at = now + delay;
+  Log(Level::kWarning, "cannot start worker {}: {}; trying again in {} ms ({} in a row)",
+      worker.slot, spawned.error, delay.count(), slot.spawn_failures);
+}
+
+void Cluster::RefillSlot(int index, TimePoint now, std::vector<Action>* actions) {
+  if (phase_ != Phase::kRunning || index >= static_cast<int>(slots_.size())) {
+    return;
+  }
+  SlotInfo& slot = slots_[static_cast<size_t>(index)];
+  if (!slot.retiring && !slot.worker_id && !slot.incoming_id && !slot.restart_at) {
+    // Asked to leave, then wanted again ("scale" back up while it drained).
+    SpawnInto(slot, now, actions);
+  }
 }
 
 void Cluster::OnReport(const WorkerReport& report, TimePoint now,

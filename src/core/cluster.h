@@ -9,7 +9,8 @@
 // Supervision: a worker that exits on its own is replaced under the same slot after
 // an exponential backoff (backoff_base × 2^crashes, at most backoff_max). A death
 // sooner than min_uptime after start is a crash; max_restarts crashes in a row of one
-// slot make cinit give up: it stops every worker and exits kExitGaveUp.
+// slot make cinit give up: it stops every worker and exits kExitGaveUp. A spawn that
+// makes no process (fork failed) is retried with the same backoff and never gives up.
 //
 // Signals: SIGTERM/SIGINT stop every worker gracefully (Node workers are asked to
 // leave and get graceful_timeout; others get the stop signal), then cinit exits 0 if
@@ -96,6 +97,7 @@ struct SlotInfo {
   bool retiring = false;  // removed by "scale": no restart, gone once empty
   int restarts = 0;       // replacements after an exit on its own
   int crashes_in_a_row = 0;
+  int spawn_failures = 0;  // failed spawns in a row (fork/vfork: EAGAIN, ENOMEM…)
   std::optional<TimePoint> restart_at;
 };
 
@@ -124,6 +126,7 @@ class Cluster final : public Policy {
   uint64_t orphans_reaped() const { return orphans_reaped_; }
   const ReloadStatus& reload() const { return reload_; }
   uint64_t signals_forwarded() const { return signals_forwarded_; }
+  uint64_t spawn_failures() const { return spawn_failures_; }
   // Fills the worker, reload and counter parts of a probe snapshot (health.h).
   // started: when cinit started; now: the current time.
   void FillSnapshot(TimePoint started, TimePoint now, health::Snapshot* out) const;
@@ -167,6 +170,8 @@ class Cluster final : public Policy {
   void DropRetiredSlots();
 
   int SpawnInto(SlotInfo& slot, TimePoint now, std::vector<Action>* actions);
+  // Spawns into slot index if it is wanted, empty and not waiting for a restart.
+  void RefillSlot(int index, TimePoint now, std::vector<Action>* actions);
   void ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now);
   void StopAll(TimePoint now, int exit_code, std::vector<Action>* actions);
   void StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
@@ -184,6 +189,7 @@ class Cluster final : public Policy {
   Drain drain_;
   uint64_t orphans_reaped_ = 0;
   uint64_t signals_forwarded_ = 0;
+  uint64_t spawn_failures_ = 0;
 
   int generation_ = 1;
   ReloadStatus reload_;

@@ -77,6 +77,18 @@ std::vector<T> All(const std::vector<Action>& actions) {
   return out;
 }
 
+void AllOnline(Harness& h, TimePoint now) {
+  std::vector<int> ids;
+  for (const auto& [id, worker] : h.cluster.workers()) {
+    if (worker.state == WorkerState::kStarting) {
+      ids.push_back(id);
+    }
+  }
+  for (int id : ids) {
+    h.Handle(WorkerReport{id, WorkerReport::Kind::kListening}, now);
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("cluster") {
@@ -262,18 +274,47 @@ TEST_SUITE("cluster") {
     CHECK(h.cluster.workers().size() == 1);
   }
 
-  TEST_CASE("a failed spawn counts as a crash and is retried") {
-    Harness h(Config(1));
-    std::vector<Action> actions;
-    h.cluster.Start(t0, &actions);
-    auto spawn = std::get<SpawnWorker>(actions[0]);
-    actions.clear();
-    h.cluster.Handle(WorkerSpawned{spawn.worker_id, 0, "fork: out of memory"}, t0,
-                     &actions);
-    CHECK(h.cluster.workers().empty());
-    REQUIRE(h.cluster.NextDeadline());
-    CHECK(h.cluster.slots()[0].crashes_in_a_row == 1);
-    CHECK(All<ForgetWorker>(actions).size() == 1);
+  TEST_CASE("a failed spawn is retried with a backoff and never counts as a crash") {
+    ClusterConfig config = Config(3);
+    config.max_restarts = 2;
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    // Slot 2's worker dies; every respawn then fails (fork: EAGAIN under a pids
+    // limit), many more times than max_restarts.
+    int pid = h.PidOfSlot(2);
+    h.Handle(ChildrenReaped{{{pid, Exited(0)}}, false}, t0 + std::chrono::seconds(5));
+    TimePoint now = t0 + std::chrono::seconds(5);
+    std::vector<milliseconds> delays;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      REQUIRE(h.cluster.NextDeadline());
+      TimePoint due = *h.cluster.NextDeadline();
+      delays.push_back(std::chrono::duration_cast<milliseconds>(due - now));
+      now = due;
+      std::vector<Action> actions;
+      h.cluster.Handle(Tick{}, now, &actions);
+      auto spawns = All<SpawnWorker>(actions);
+      REQUIRE(spawns.size() == 1);
+      CHECK(spawns[0].slot == 2);
+      actions.clear();
+      h.cluster.Handle(
+          WorkerSpawned{spawns[0].worker_id, 0, "fork: Resource temporarily unavailable"},
+          now, &actions);
+      CHECK(All<ForgetWorker>(actions).size() == 1);
+      CHECK(All<SendSignal>(actions).empty());  // nobody is stopped
+    }
+    CHECK(h.cluster.phase() == Cluster::Phase::kRunning);
+    CHECK(h.cluster.slots()[2].crashes_in_a_row == 0);
+    CHECK(h.cluster.slots()[2].spawn_failures == 8);
+    CHECK(h.cluster.online_workers() == 2);
+    for (size_t i = 2; i < delays.size(); ++i) {
+      CHECK(delays[i] >= delays[i - 1]);  // backs off
+    }
+    // The spawn works again: the count resets.
+    TimePoint due = *h.cluster.NextDeadline();
+    h.Handle(Tick{}, due);
+    CHECK(h.cluster.slots()[2].worker_id);
+    CHECK(h.cluster.slots()[2].spawn_failures == 0);
   }
 
   TEST_CASE("SIGHUP is a reload at the first hop, every other signal a signal") {
@@ -332,17 +373,6 @@ TEST_SUITE("cluster") {
 
 namespace {
 // Marks every starting worker online.
-void AllOnline(Harness& h, TimePoint now) {
-  std::vector<int> ids;
-  for (const auto& [id, worker] : h.cluster.workers()) {
-    if (worker.state == WorkerState::kStarting) {
-      ids.push_back(id);
-    }
-  }
-  for (int id : ids) {
-    h.Handle(WorkerReport{id, WorkerReport::Kind::kListening}, now);
-  }
-}
 }  // namespace
 
 TEST_SUITE("reload") {
@@ -546,6 +576,25 @@ TEST_SUITE("scale") {
     CHECK(h.cluster.slots().size() == 1);
     CHECK(h.cluster.workers().size() == 1);
     CHECK_FALSE(h.cluster.NextDeadline());  // no restarts of retired slots
+  }
+
+  TEST_CASE("scale up while retired workers are still leaving refills every slot") {
+    Harness h(Config(4));
+    h.Start();
+    AllOnline(h, t0);
+    int pid2 = h.PidOfSlot(2);
+    int pid3 = h.PidOfSlot(3);
+    h.Handle(ScaleRequested{2}, t0 + milliseconds(10));
+    // Back to 4 before the two asked to leave have gone.
+    auto up = h.Handle(ScaleRequested{4}, t0 + milliseconds(20));
+    CHECK(All<SpawnWorker>(up).empty());  // their slots are still taken
+    auto gone = h.Handle(ChildrenReaped{{{pid2, Exited(0)}, {pid3, Exited(0)}}, false},
+                         t0 + milliseconds(30));
+    auto spawns = All<SpawnWorker>(gone);
+    REQUIRE(spawns.size() == 2);
+    CHECK(spawns[0].slot == 2);
+    CHECK(spawns[1].slot == 3);
+    CHECK(h.cluster.workers().size() == 4);
   }
 
   TEST_CASE("scale during a reload waits for the reload's end") {

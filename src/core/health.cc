@@ -220,6 +220,9 @@ std::string RenderMetrics(const Snapshot& s) {
   metric("cinit_worker_restarts_total", "counter",
          "Workers replaced after exiting on their own.");
   out += fmt::format("cinit_worker_restarts_total {}\n", s.restarts);
+  metric("cinit_worker_spawn_failures_total", "counter",
+         "Workers that could not be started (fork failed); each is retried.");
+  out += fmt::format("cinit_worker_spawn_failures_total {}\n", s.spawn_failures);
   metric("cinit_reloads_total", "counter", "Rolling reloads by result.");
   out += fmt::format("cinit_reloads_total{{result=\"succeeded\"}} {}\n",
                      s.reloads_succeeded);

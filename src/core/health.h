@@ -66,6 +66,7 @@ struct Snapshot {
   uint64_t reloads_succeeded = 0;
   uint64_t reloads_failed = 0;
   uint64_t restarts = 0;
+  uint64_t spawn_failures = 0;
   uint64_t orphans_reaped = 0;
   uint64_t signals_forwarded = 0;
   std::vector<WorkerView> workers;

@@ -18,7 +18,7 @@ Conversation::Heard Conversation::Receive(const Message& message) {
         } else if constexpr (std::is_same_v<T, ClusterListening>) {
           return Heard::kListening;
         } else if constexpr (std::is_same_v<T, ServerQuery>) {
-          return Heard::kQuery;
+          return leaving_ ? Heard::kDropped : Heard::kQuery;
         } else if constexpr (std::is_same_v<T, ExitedAfterDisconnect>) {
           Queue(EncodeAck(m.seq, seq_++));
           return Heard::kNothing;
@@ -49,11 +49,16 @@ void Conversation::AnswerQuery(const ServerQuery& query, int fd) {
 }
 
 void Conversation::AskToLeave() {
+  leaving_ = true;
   Queue(EncodeShutdown());
   Queue(EncodeDisconnect(seq_++));
 }
 
 void Conversation::Queue(std::string bytes, int fd) {
+  if (overflowed_ || queued_bytes_ + bytes.size() > kMaxQueuedBytes) {
+    overflowed_ = true;
+    return;
+  }
   queued_bytes_ += bytes.size();
   queue_.push_back(Outgoing{std::move(bytes), fd});
 }

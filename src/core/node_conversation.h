@@ -4,9 +4,9 @@
 // the worker told cinit.
 //
 // What it keeps: the sequence numbers of cinit's cluster messages, the queue of
-// lines to send, and the one-handle-in-flight rule: after a line that carries a
-// descriptor, nothing new is written until the worker answers NODE_HANDLE_ACK
-// (Node's own sender works this way, because its reader takes at most one
+// lines to send (at most kMaxQueuedBytes), and the one-handle-in-flight rule: after a
+// line that carries a descriptor, nothing new is written until the worker answers
+// NODE_HANDLE_ACK (Node's own sender works this way, because its reader takes at most one
 // descriptor per read); a NODE_HANDLE_NACK sends that line and its descriptor
 // again. Descriptors are not owned: they are cinit's listeners, open for its life.
 #ifndef CINIT_NODE_CONVERSATION_H_
@@ -32,7 +32,13 @@ class Conversation {
     kBooted,     // Node cluster 'online'
     kListening,  // Node cluster 'listening'
     kQuery,      // queryServer: the shell opens the socket and calls AnswerQuery
+    kDropped,    // a queryServer after cinit's disconnect: not answered (Node's
+                 // primary ignores it too; answering it trips an assertion in Node)
   };
+
+  // The most bytes kept for a worker that does not read: what the protocol needs
+  // in flight is a few lines; beyond this the worker is misbehaving.
+  static constexpr size_t kMaxQueuedBytes = 256 * 1024;
 
   // Takes in one parsed message; queues what the protocol itself answers (the ack
   // of exitedAfterDisconnect, a resend after a NACK).
@@ -59,6 +65,9 @@ class Conversation {
   // True when Next() has something: the shell waits for the socket to be writable.
   bool wants_write() const { return Next().has_value(); }
   size_t queued_bytes() const { return queued_bytes_; }
+  // True once a line did not fit in kMaxQueuedBytes (it was dropped): the shell
+  // closes the channel.
+  bool overflowed() const { return overflowed_; }
 
  private:
   struct Outgoing {
@@ -72,6 +81,8 @@ class Conversation {
   std::optional<Outgoing> handle_in_flight_;  // written, waiting for NODE_HANDLE_ACK
   int64_t seq_ = 0;
   size_t queued_bytes_ = 0;
+  bool leaving_ = false;  // AskToLeave queued the disconnect
+  bool overflowed_ = false;
 };
 
 }  // namespace cinit::node

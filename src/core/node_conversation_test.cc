@@ -116,6 +116,29 @@ TEST_SUITE("node_conversation") {
     CHECK(!c.wants_write());
     CHECK(c.queued_bytes() == 0);
   }
+
+  TEST_CASE("a queryServer after the disconnect is dropped, as Node's primary does") {
+    Conversation c;
+    c.AskToLeave();
+    std::string sent = Drain(c);
+    CHECK(c.Receive(Query(7)) == Conversation::Heard::kDropped);
+    CHECK_FALSE(c.wants_write());
+    CHECK(sent.find("queryServer") == std::string::npos);
+  }
+
+  TEST_CASE("a worker that never reads overflows a bounded queue, not cinit's memory") {
+    Conversation c;
+    // Each exitedAfterDisconnect wants an ack; nobody reads them.
+    int64_t seq = 0;
+    while (!c.overflowed() && seq < 1000000) {
+      c.Receive(ExitedAfterDisconnect{seq++});
+    }
+    CHECK(c.overflowed());
+    CHECK(c.queued_bytes() <= Conversation::kMaxQueuedBytes);
+    size_t before = c.queued_bytes();
+    c.Receive(ExitedAfterDisconnect{seq++});
+    CHECK(c.queued_bytes() == before);  // nothing more is kept
+  }
 }
 
 }  // namespace cinit::node

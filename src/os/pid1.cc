@@ -141,6 +141,12 @@ Status ReplaceFile(const std::string& path, std::string_view contents, mode_t mo
   return Status::Ok();
 }
 
+void EmptyFile(const std::string& path) {
+  if (truncate(path.c_str(), 0) != 0 && errno != ENOENT) {
+    unlink(path.c_str());
+  }
+}
+
 Status ReadSmallFile(const std::string& path, std::string* contents) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -53,6 +53,11 @@ Status WriteSharedFile(std::string_view name, std::span<const unsigned char> byt
 Status ReplaceFile(const std::string& path, std::string_view contents,
                    mode_t mode = 0644);
 
+// Empties the file at path (truncation needs no free block, so it works on a full
+// disk), or removes it when it cannot be truncated. For a verdict that can no
+// longer be kept current: better none than a stale one.
+void EmptyFile(const std::string& path);
+
 // Reads a small file (at most 64 KiB) into *contents.
 Status ReadSmallFile(const std::string& path, std::string* contents);
 

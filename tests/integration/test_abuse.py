@@ -1,0 +1,163 @@
+"""PID 1 cannot be killed, wedged or hijacked: abuse of cluster mode, one defect each.
+
+Every test here reproduces what an attacker or an unlucky operator did to cinit as PID 1
+of a fresh PID namespace, and asserts that cinit goes on: alive, answering, serving,
+with the right workers, and saying clearly what went wrong.
+
+  - fork fails (a pids limit): a spawn failure is retried, never a crash loop;
+  - the disk under the status file is full: `cinit status` says "unknown", not a stale
+    verdict, and the file is written again once there is room;
+  - a Node worker that writes to its IPC channel and never reads: its channel is
+    closed at a bound, cinit's memory stays flat;
+"""
+
+import errno
+import os
+import signal
+import subprocess
+import unittest
+
+from harness import CINIT, DEADLINE, PID1, start_cinit, status_field, temp_dir, wait_for
+from reload_support import APPS, Cluster
+
+
+def rss_kib(pid: int) -> int:
+    return int(status_field(pid, "VmRSS").split()[0])
+
+
+def pids_cgroup(test: unittest.TestCase) -> str:
+    """A fresh pids cgroup (v1 or v2) the test may move processes into; removed at the
+    end, after the test's processes are gone. Skips the test when there is none."""
+    for root, tasks in (("/sys/fs/cgroup/pids", "tasks"), ("/sys/fs/cgroup/unified", "cgroup.procs"),
+                        ("/sys/fs/cgroup", "cgroup.procs")):
+        if not os.path.exists(os.path.join(root, "cgroup.procs")):
+            continue
+        path = os.path.join(root, f"cinit-test-{os.getpid()}-{id(test)}")
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        if not os.path.exists(os.path.join(path, "pids.max")):
+            os.rmdir(path)
+            continue
+
+        def remove(path=path, root=root, tasks=tasks):
+            # Anything still inside goes back to the root, then the group goes.
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        with open(os.path.join(root, tasks), "w") as out:
+                            out.write(pid)
+                    except OSError:
+                        pass
+            wait_for(lambda: _rmdir(path), 10, f"rmdir {path}")
+        test.addCleanup(remove)
+        return path
+    test.skipTest("no writable pids cgroup on this machine")
+
+
+def _rmdir(path: str) -> bool:
+    try:
+        os.rmdir(path)
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def cinit_status(path: str, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CINIT, "status", "--status-file", path, *flags],
+                          capture_output=True, text=True, timeout=DEADLINE)
+
+
+class SpawnFailures(unittest.TestCase):
+    def test_a_failed_fork_is_retried_and_never_gives_up_the_cluster(self):
+        cluster = Cluster(self, 2, ["--max-restarts", "2"], app="python")
+        cluster.wait_online()
+        serving = cluster.generation(0)
+        group = pids_cgroup(self)
+        write(os.path.join(group, "cgroup.procs"), str(cluster.cinit_pid()))
+        write(os.path.join(group, "pids.max"), "1")  # cinit alone: every fork is EAGAIN
+        cluster.write_control(b"scale 4\n")
+        # Many more failures than --max-restarts, each retried with a backoff.
+        cluster.wait_log("cannot start worker 3: ", 4)
+        err = cluster.err()
+        self.assertIn("trying again in", err)
+        self.assertNotIn("(pid 0)", err)
+        self.assertNotIn("giving up", err)
+        self.assertEqual(cluster.live_workers(), {pid: k for k, pid in serving.items()})
+        self.assertEqual(cluster.serving(serving.values()), set(serving.values()))
+        # Room again: the next retry starts the two missing workers.
+        write(os.path.join(group, "pids.max"), "max")
+        cluster.wait_online(4)
+        wait_for(lambda: sorted(cluster.live_workers().values()) == [0, 1, 2, 3],
+                 what="workers 0-3 running")
+        code, err = cluster.stop()
+        self.assertEqual(code, 0, err)
+
+
+class NodeChannelQueue(unittest.TestCase):
+    def test_a_worker_that_never_reads_its_channel_is_cut_off_at_a_bound(self):
+        marker = os.path.join(temp_dir(self), "flooded")
+        run = start_cinit(self, ["-v", "-i", "1", "--ipc", "node", "--control", "none",
+                                 "python3", os.path.join(APPS, "ipc_flooder.py")],
+                          PID1, env={**os.environ, "FLOOD_MARKER": marker})
+        pid = run.cinit_pid()
+        before = rss_kib(pid)
+        run.err.wait_contains("does not read its channel")
+        # The replacement (marker present) is a well-behaved worker.
+        run.err.wait_contains("is online (ready)")
+        self.assertLess(rss_kib(pid) - before, 8 * 1024, "cinit's memory grew")
+        run.signal(signal.SIGTERM)
+        code, _, err = run.finish()
+        self.assertIn(code, (0, 1), err)
+
+
+class StatusFile(unittest.TestCase):
+    def test_a_full_disk_makes_the_exec_probe_say_unknown_and_it_recovers(self):
+        disk = temp_dir(self)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk], check=True,
+                       timeout=DEADLINE)
+        self.addCleanup(subprocess.run, ["umount", "-l", disk], timeout=DEADLINE)
+        status = os.path.join(disk, "status")
+        silent = os.path.join(temp_dir(self), "silent")
+        cluster = Cluster(self, 1, ["--status-file", status], app="python",
+                          env={"RELOAD_SILENT_IF": silent})
+        cluster.wait_online()
+        wait_for(lambda: cinit_status(status, "--ready").returncode == 0, what="ready")
+        # Fill the disk, then make the verdict change: the new worker never says online.
+        filler = os.path.join(disk, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"x" * 4096)
+        except OSError as e:
+            self.assertEqual(e.errno, errno.ENOSPC)
+        finally:
+            os.close(fd)
+        write(silent, "")
+        (pid,) = cluster.live_children()
+        os.kill(pid, signal.SIGKILL)
+        cluster.wait_log("no status file for `cinit status`")
+        result = cinit_status(status, "--ready")
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("unknown", result.stdout + result.stderr)
+        live = cinit_status(status, "--live")
+        self.assertEqual(live.returncode, 0, live.stdout + live.stderr)
+        self.assertIn("unknown", live.stdout)
+        # Room again: the current verdict is written on the next retry.
+        os.unlink(filler)
+        wait_for(lambda: "0 of 1 worker(s) online" in cinit_status(status, "--ready").stdout,
+                 what="the current verdict in the status file")
+        self.assertEqual(cinit_status(status, "--ready").returncode, 1)
+        cluster.wait_log("status file written again")
+
+
+if __name__ == "__main__":
+    unittest.main()
