@@ -11,6 +11,7 @@
 #include "log.h"
 #include "log_relay.h"
 #include "os/cpu.h"
+#include "os/log_output.h"
 #include "os/pid1.h"
 #include "signal_source.h"
 #include "worker_kind.h"
@@ -173,8 +174,13 @@ int RunCluster(const Options& options) {
   while (!dispatcher.exit_code()) {
     publisher.Publish(Clock::now());
     const std::optional<TimePoint> due = cluster.NextDeadline();
-    loop.Wait(Earliest(due, Earliest(health.NextDeadline(), publisher.NextDeadline())),
-              dispatcher.queue());
+    std::optional<TimePoint> wake =
+        Earliest(health.NextDeadline(), publisher.NextDeadline());
+    os::FlushLog();
+    if (os::LogPending()) {
+      wake = Earliest(wake, Clock::now() + os::kLogRetry);
+    }
+    loop.Wait(Earliest(due, wake), dispatcher.queue());
     const TimePoint now = Clock::now();
     if (due && *due <= now) {
       dispatcher.queue()->push_back(Tick{});

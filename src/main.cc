@@ -14,6 +14,7 @@
 #include "executor.h"
 #include "log.h"
 #include "options.h"
+#include "os/log_output.h"
 #include "os/pid1.h"
 #include "os/process.h"
 #include "os/signal_fd.h"
@@ -66,6 +67,12 @@ int RunSingle(const Options& options) {
           std::max(std::chrono::milliseconds(0),
                    std::chrono::ceil<std::chrono::milliseconds>(*due - Clock::now()));
     }
+    if (os::LogPending()) {
+      os::FlushLog();
+      if (os::LogPending() && (!timeout || *timeout > os::kLogRetry)) {
+        timeout = os::kLogRetry;
+      }
+    }
     int signo = os::WaitForSignal(timeout);
     const TimePoint now = Clock::now();
     if (signo > 0) {
@@ -83,7 +90,8 @@ int Main(int argc, char** argv) {
   // First: block what we catch, so a signal sent while we start is kept pending
   // and forwarded once the child exists.
   Status blocked = os::BlockCaughtSignals();
-  SetLogSink(&os::WriteStderr);
+  // cinit's own lines never block it (os/log_output.h); main() flushes at the end.
+  SetLogSink(&os::WriteLogLine);
   if (!blocked.ok()) {
     return LogFailure(kExitStartupError, blocked.message());
   }
@@ -139,10 +147,13 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   // Exceptions are only std::bad_alloc in practice; an uncaught one would call
   // std::terminate, which as PID 1 takes the whole container down.
+  int code = cinit::kExitStartupError;
   try {
-    return cinit::Main(argc, argv);
+    code = cinit::Main(argc, argv);
   } catch (...) {
     cinit::Log(cinit::Level::kError, "fatal: unexpected exception");
-    return cinit::kExitStartupError;
   }
+  // What a slow reader of stderr has not taken yet: a bounded wait, then gone.
+  cinit::os::FlushLogBeforeExit(std::chrono::milliseconds(1000));
+  return code;
 }

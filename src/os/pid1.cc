@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "os/errno_status.h"
+#include "os/log_output.h"
 
 namespace cinit::os {
 
@@ -73,7 +74,13 @@ void ReleaseControllingTerminal() {
 }
 
 UniqueFd DetachFromInheritedState() {
-  if (close_range(3, ~0U, 0) != 0) {
+  // Every inherited fd goes, but the writer of cinit's own log lines.
+  const int keep = LogOutputFd();
+  bool closed =
+      keep < 0 ? close_range(3, ~0U, 0) == 0
+               : (keep == 3 || close_range(3, static_cast<unsigned>(keep) - 1, 0) == 0) &&
+                     close_range(static_cast<unsigned>(keep) + 1, ~0U, 0) == 0;
+  if (!closed) {
     Log(Level::kDebug, "close_range: {}", std::strerror(errno));
   }
   UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -9,16 +9,24 @@ with the right workers, and saying clearly what went wrong.
     verdict, and the file is written again once there is room;
   - a Node worker that writes to its IPC channel and never reads: its channel is
     closed at a bound, cinit's memory stays flat;
+  - cinit's stderr is a full pipe nobody reads: its own log lines are queued (bounded)
+    and dropped with a count, and the loop never blocks on them;
 """
 
+import array
 import errno
+import fcntl
 import os
 import signal
 import subprocess
+import sys
+import termios
+import threading
 import unittest
 
-from harness import CINIT, DEADLINE, PID1, start_cinit, status_field, temp_dir, wait_for
-from reload_support import APPS, Cluster
+from harness import CINIT, DEADLINE, PID1, children_of, start_cinit, status_field, temp_dir, wait_for
+from reload_support import APP_PY, APPS, Cluster, free_port
+from test_health import try_probe
 
 
 def rss_kib(pid: int) -> int:
@@ -117,6 +125,78 @@ class NodeChannelQueue(unittest.TestCase):
         run.signal(signal.SIGTERM)
         code, _, err = run.finish()
         self.assertIn(code, (0, 1), err)
+
+
+class BlockedStderr(unittest.TestCase):
+    def test_a_full_stderr_pipe_never_stops_the_loop(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        # Fill the pipe, then hand it over as cinit's stderr in blocking mode, as a
+        # log collector that stopped reading leaves it.
+        os.set_blocking(w, False)
+        try:
+            while True:
+                os.write(w, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        os.set_blocking(w, True)
+        health, port = free_port(), free_port()
+        env = {**os.environ, "PORT": str(port),
+               "RELOAD_LOG": os.path.join(temp_dir(self), "events")}
+        try:
+            control = os.path.join(temp_dir(self), "control")
+            run = start_cinit(self, ["-v", "-i", "2", "--health", f"127.0.0.1:{health}",
+                                     "--control", control, sys.executable, APP_PY],
+                              PID1, env=env, stderr=w)
+        finally:
+            os.close(w)
+        cinit = run.cinit_pid()
+        wait_for(lambda: (try_probe(health, "/readyz") or (0,))[0] == 200, what="ready")
+        # Every worker death is a few log lines cinit cannot write.
+        for _ in range(3):
+            (victim, *_) = children_of(cinit)
+            os.kill(victim, signal.SIGKILL)
+            wait_for(lambda: victim not in children_of(cinit)
+                     and len(children_of(cinit)) == 2, what="the worker replaced")
+            self.assertEqual((try_probe(health, "/livez") or (0,))[0], 200)
+        # Far more lines than the queue holds: 3000 bad commands, a warning each.
+        fd = os.open(control, os.O_WRONLY)
+        try:
+            for _ in range(30):
+                os.write(fd, b"frobnicate\n" * 100)
+        finally:
+            os.close(fd)
+        wait_for(lambda: _fifo_empty(control), what="cinit to read the control FIFO")
+        self.assertEqual((try_probe(health, "/livez") or (0,))[0], 200)
+        # Someone reads again: the backlog comes out, with the count of what was dropped.
+        text = []
+        reader = threading.Thread(target=lambda: text.append(_read_all(r)), daemon=True)
+        reader.start()
+        run.signal(signal.SIGTERM)
+        run.wait()
+        reader.join(DEADLINE)
+        out = text[0].replace(b"x", b"").decode(errors="replace") if text else ""
+        self.assertIn("health endpoint on", out)  # the oldest lines are kept
+        self.assertRegex(out, r"warning: \d+ log line\(s\) dropped: stderr was not being read")
+        self.assertIn("all workers have stopped", out)  # and writing resumed
+
+
+def _fifo_empty(path: str) -> bool:
+    """True when nothing waits in the FIFO (FIONREAD on a reader of our own)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        count = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, count)
+        return count[0] == 0
+    finally:
+        os.close(fd)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class StatusFile(unittest.TestCase):
