@@ -35,48 +35,95 @@ Status HealthServer::Open(const ListenAddress& address) {
                                      std::strerror(-fd)));
   }
   listener_.Reset(fd);
+  os::KeepSpareFd();
   Log(Level::kInfo, "health endpoint on {}", candidates.front().Key());
   return loop_->Watch(listener_.get(), os::kReadable,
                       [this](uint32_t, EventQueue*) { OnAcceptable(); });
 }
 
 std::optional<TimePoint> HealthServer::NextDeadline() const {
-  std::optional<TimePoint> next;
-  for (const auto& [fd, connection] : connections_) {
-    if (!next || connection.deadline < *next) {
-      next = connection.deadline;
+  std::optional<TimePoint> next = paused_until_;
+  if (!by_age_.empty()) {
+    TimePoint oldest = connections_.at(by_age_.begin()->second).deadline;
+    if (!next || oldest < *next) {
+      next = oldest;
     }
   }
   return next;
 }
 
 void HealthServer::Expire(TimePoint now) {
-  std::vector<int> late;
-  for (const auto& [fd, connection] : connections_) {
-    if (connection.deadline <= now) {
-      late.push_back(fd);
+  while (!by_age_.empty()) {
+    int fd = by_age_.begin()->second;
+    if (connections_.at(fd).deadline > now) {
+      break;
     }
-  }
-  for (int fd : late) {
     Close(fd);  // too slow: a probe that takes this long has failed anyway
   }
+  if (paused_until_ && *paused_until_ <= now) {
+    paused_until_.reset();
+    (void)loop_->Modify(listener_.get(), os::kReadable);
+  }
+}
+
+bool HealthServer::EvictIdle() {
+  // First the oldest that has not sent a whole head, then the oldest whose answer
+  // is not read; never one whose request waits for this turn's answers. A
+  // candidate is read first: its request may be in, its event not handled yet.
+  for (bool answered : {false, true}) {
+    for (int tries = 0; tries < 4; ++tries) {
+      int fd = -1;
+      for (const auto& [serial, candidate] : by_age_) {
+        const Connection& connection = connections_.at(candidate);
+        if (!connection.request && connection.out.empty() != answered) {
+          fd = candidate;
+          break;
+        }
+      }
+      if (fd < 0) {
+        break;
+      }
+      const size_t open = connections_.size();
+      if (!answered) {
+        OnReady(fd, os::kReadable);
+        if (connections_.size() < open) {
+          return true;  // it closed, or was answered at once
+        }
+        if (connections_.at(fd).request) {
+          continue;  // a request after all: it waits for its answer
+        }
+      }
+      Close(fd);
+      return true;
+    }
+  }
+  return false;
 }
 
 void HealthServer::OnAcceptable() {
   for (int round = 0; round < 16; ++round) {
+    if (connections_.size() >= kMaxConnections && !EvictIdle()) {
+      // Every connection waits for this turn's answers, which free them: the
+      // next connection waits in the kernel's backlog until the next turn.
+      return;
+    }
     int fd = os::Accept(listener_.get());
+    if (fd < 0 && os::OutOfFds(-fd)) {
+      // Make room: an idle connection goes, or the pending one is shed; with
+      // neither, stop accepting for a moment rather than spin.
+      if (EvictIdle() || os::ShedConnection(listener_.get())) {
+        continue;
+      }
+      paused_until_ = Clock::now() + kPause;
+      (void)loop_->Modify(listener_.get(), 0);
+      Log(Level::kWarning, "health endpoint: out of file descriptors; pausing {} ms",
+          kPause.count());
+      return;
+    }
     if (fd < 0) {
-      return;  // EAGAIN, or a transient error (EMFILE…): try again on the next wake-up
+      return;  // EAGAIN: drained
     }
     os::UniqueFd owned(fd);
-    if (connections_.size() >= kMaxConnections) {
-      // At the bound: make room by dropping the oldest connection, which is the
-      // likeliest to be a slow or idle one, so a fresh probe is still answered.
-      auto oldest = std::min_element(
-          connections_.begin(), connections_.end(),
-          [](const auto& a, const auto& b) { return a.second.serial < b.second.serial; });
-      Close(oldest->first);
-    }
     if (!loop_
              ->Watch(fd, os::kReadable | os::kPeerClosed,
                      [this, fd](uint32_t events, EventQueue*) { OnReady(fd, events); })
@@ -87,6 +134,8 @@ void HealthServer::OnAcceptable() {
     connection.fd = std::move(owned);
     connection.serial = next_serial_++;
     connection.deadline = Clock::now() + kRequestTimeout;
+    by_age_[connection.serial] = fd;
+    OnReady(fd, os::kReadable);  // the request is often there already
   }
 }
 
@@ -181,6 +230,7 @@ void HealthServer::Close(int fd) {
     --waiting_;
   }
   loop_->Unwatch(fd);
+  by_age_.erase(it->second.serial);
   connections_.erase(it);
 }
 

@@ -4,11 +4,21 @@
 // waiting request from one Snapshot of the settled state (Answer), so a probe sees
 // what the turn's events did and the Policy is never called from here. Every answer
 // closes its connection.
-// Never blocks the loop: every socket is non-blocking; at most kMaxConnections are
-// open (a new one pushes out the oldest, so slow clients cannot lock probes out); a
-// connection not done within kRequestTimeout of its accept (a request head that
-// never ends, an answer nobody reads: slowloris) is dropped, by a deadline the turn
-// asks for (NextDeadline, Expire). No policy.
+// Never blocks the loop, and a flood cannot lock probes out:
+//   - every socket is non-blocking; a connection is read as soon as it is accepted
+//     (a probe's request is usually there already);
+//   - at most kMaxConnections are open: at the bound a new one pushes out the oldest
+//     connection that has not sent a whole request head (idle or slow: a flooder's),
+//     else the oldest whose answer is not read; never one whose request waits for
+//     this turn's answers (then the new one waits in the backlog for a turn);
+//   - a connection not done within kRequestTimeout of its accept (a head that never
+//     ends, an answer nobody reads: slowloris) is dropped, by a deadline the turn
+//     asks for (NextDeadline, Expire); connections are kept in accept order, which
+//     is deadline order, so both are O(log n);
+//   - out of descriptors (EMFILE), the oldest idle connection is closed to make room,
+//     or the pending connection is shed (os::ShedConnection), or accepting pauses for
+//     kPause: never a busy loop on a listener that stays readable.
+// No policy.
 #ifndef CINIT_HEALTH_SERVER_H_
 #define CINIT_HEALTH_SERVER_H_
 
@@ -27,8 +37,9 @@ namespace cinit {
 
 class HealthServer {
  public:
-  static constexpr size_t kMaxConnections = 32;
+  static constexpr size_t kMaxConnections = 1024;
   static constexpr std::chrono::milliseconds kRequestTimeout{2000};
+  static constexpr std::chrono::milliseconds kPause{100};
 
   explicit HealthServer(EventLoop* loop) : loop_(loop) {}
   ~HealthServer();
@@ -61,6 +72,9 @@ class HealthServer {
   };
 
   void OnAcceptable();
+  // Closes the oldest connection that has not sent a whole request head, else the
+  // oldest whose answer is not read yet; false if every one waits for its answer.
+  bool EvictIdle();
   void OnReady(int fd, uint32_t events);
   void Respond(Connection& connection, const health::Response& response);
   void Flush(int fd);
@@ -69,6 +83,8 @@ class HealthServer {
   EventLoop* loop_;
   os::UniqueFd listener_;
   std::map<int, Connection> connections_;
+  std::map<uint64_t, int> by_age_;         // serial -> fd: accept order, deadline order
+  std::optional<TimePoint> paused_until_;  // accepting paused: out of descriptors
   uint64_t next_serial_ = 1;
   size_t waiting_ = 0;
 };

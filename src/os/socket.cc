@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -211,6 +212,30 @@ int OpenListener(const std::vector<ListenerSpec>& candidates) {
     }
   }
   return result;
+}
+
+namespace {
+int spare_fd = -1;
+}  // namespace
+
+void KeepSpareFd() {
+  if (spare_fd < 0) {
+    // An eventfd: needs no file system (an empty chroot has no /dev/null).
+    spare_fd = eventfd(0, EFD_CLOEXEC);
+  }
+}
+
+bool ShedConnection(int listener) {
+  if (spare_fd < 0) {
+    return false;
+  }
+  close(spare_fd);
+  int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+  }
+  spare_fd = eventfd(0, EFD_CLOEXEC);
+  return fd >= 0;
 }
 
 int Accept(int listener) {

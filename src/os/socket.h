@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <map>
 #include <string>
 #include <string_view>
@@ -51,6 +52,18 @@ Status ListeningSeqpacket(std::string_view prefix, UniqueFd* fd, std::string* na
 // Accepts one connection, close-on-exec and non-blocking. Returns it, or -errno
 // (-EAGAIN when none is pending).
 int Accept(int listener);
+
+// Out of descriptors (accept: EMFILE/ENFILE) a level-triggered listener stays
+// readable and the loop would spin on it. The way out is one spare descriptor,
+// kept for this: KeepSpareFd() makes it (call when opening a listener);
+// ShedConnection() gives it up for a moment to accept the oldest pending
+// connection and close it at once, then takes it back. Returns true when a
+// connection was shed, false when none was pending or there is no spare.
+void KeepSpareFd();
+bool ShedConnection(int listener);
+
+// True for the accept() errors that mean "out of descriptors".
+inline bool OutOfFds(int error) { return error == EMFILE || error == ENFILE; }
 
 // Sends what fits of bytes without blocking and without SIGPIPE. Returns the
 // bytes sent, or -errno (-EAGAIN when the socket is full).

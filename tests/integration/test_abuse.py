@@ -11,6 +11,9 @@ with the right workers, and saying clearly what went wrong.
     closed at a bound, cinit's memory stays flat;
   - cinit's stderr is a full pipe nobody reads: its own log lines are queued (bounded)
     and dropped with a count, and the loop never blocks on them;
+  - a connection flood on the health port: every /livez probe is still answered;
+  - cinit out of file descriptors (EMFILE) with connections waiting: no busy loop, and
+    probes are still answered;
 """
 
 import array
@@ -26,7 +29,7 @@ import unittest
 
 from harness import CINIT, DEADLINE, PID1, children_of, start_cinit, status_field, temp_dir, wait_for
 from reload_support import APP_PY, APPS, Cluster, free_port
-from test_health import try_probe
+from test_health import probe, try_probe
 
 
 def rss_kib(pid: int) -> int:
@@ -197,6 +200,96 @@ def _read_all(fd: int) -> bytes:
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _flood(port: int, seconds: float, hold: int) -> None:
+    """Opens connections to port as fast as it can for `seconds`, keeping the last
+    `hold` of them open and sending nothing on them (a process of its own)."""
+    import collections
+    import socket
+    import time
+    held = collections.deque()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            continue
+        held.append(sock)
+        if len(held) > hold:
+            held.popleft().close()
+    for sock in held:
+        sock.close()
+
+
+def _probe_while(port: int, busy, results: list) -> None:
+    """Probes /livez (1 s timeout) until busy() is false; appends each status, or
+    the error's name."""
+    while busy():
+        try:
+            results.append(probe(port, "/livez")[0])
+        except Exception as e:  # noqa: BLE001 -- any failure is a failed probe
+            results.append(f"{type(e).__name__}: {e}")
+
+
+class HealthUnderAbuse(unittest.TestCase):
+    def start(self, *args):
+        health, port = free_port(), free_port()
+        env = {**os.environ, "PORT": str(port),
+               "RELOAD_LOG": os.path.join(temp_dir(self), "events")}
+        run = start_cinit(self, ["-i", "1", "--health", f"127.0.0.1:{health}", "--control",
+                                 "none", *args, sys.executable, APP_PY], PID1, env=env)
+        wait_for(lambda: (try_probe(health, "/readyz") or (0,))[0] == 200, what="ready")
+        return run, health
+
+    def test_a_connection_flood_never_stops_the_probes(self):
+        import multiprocessing
+        run, health = self.start()
+        flooders = [multiprocessing.Process(target=_flood, args=(health, 5.0, 100))
+                    for _ in range(3)]
+        for flooder in flooders:
+            flooder.start()
+        self.addCleanup(lambda: [f.kill() for f in flooders if f.is_alive()])
+        results: list = []
+        _probe_while(health, lambda: any(f.is_alive() for f in flooders), results)
+        for flooder in flooders:
+            flooder.join(DEADLINE)
+        self.assertGreater(len(results), 5)
+        print(f"{len(results)} probes during the flood", file=sys.stderr)
+        self.assertEqual([r for r in results if r != 200], [],
+                         f"{len(results)} probes during the flood")
+        run.signal(signal.SIGTERM)
+        run.wait()
+
+    def test_out_of_fds_with_connections_waiting_is_no_busy_loop(self):
+        import socket
+        import time
+        run, health = self.start()
+        cinit = run.cinit_pid()
+        in_use = len(os.listdir(f"/proc/{cinit}/fd"))
+        subprocess.run(["prlimit", f"--nofile={in_use + 4}", "--pid", str(cinit)], check=True,
+                       timeout=DEADLINE)
+        # More idle connections than cinit has fds left: accept() fails with EMFILE
+        # while the listener stays readable.
+        idle = [socket.create_connection(("127.0.0.1", health), timeout=1) for _ in range(12)]
+        self.addCleanup(lambda: [s.close() for s in idle])
+        before = _cpu_seconds(cinit)
+        t0 = time.monotonic()
+        results: list = []
+        _probe_while(health, lambda: time.monotonic() < t0 + 2.0, results)
+        spent = _cpu_seconds(cinit) - before
+        wall = time.monotonic() - t0
+        self.assertLess(spent, 0.5 * wall, f"cinit used {spent:.2f} s of CPU in {wall:.2f} s")
+        self.assertEqual([r for r in results if r != 200], [],
+                         f"{len(results)} probes while out of fds")
+        run.signal(signal.SIGTERM)
+        run.wait()
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class StatusFile(unittest.TestCase):

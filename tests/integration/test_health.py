@@ -217,9 +217,9 @@ class ExecProbeTest(unittest.TestCase):
         self.assertEqual(probe(health, "/readyz")[0], 503)
         os.unlink(hold)
         wait_online(run, 2)
-        code, out = wait_for(lambda: (lambda r: r if r[0] == 0 else None)(
-            self.status(path, "--ready")), what="cinit status --ready to say ready")
-        self.assertIn("2 of 2", out)
+        # The file is rewritten at the end of the loop turn that logged "online".
+        code, out = wait_for(lambda: (lambda r: r if r[0] == 0 and "2 of 2" in r[1] else None)(
+            self.status(path, "--ready")), what="cinit status --ready to say 2 of 2 ready")
         self.assertEqual(probe(health, "/readyz")[0], 200)
         run.signal(signal.SIGTERM)
         wait_for(lambda: self.status(path, "--ready")[0] == 1, what="not ready after SIGTERM")
