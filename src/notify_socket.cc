@@ -30,18 +30,21 @@ void NotifySocket::Open() {
 void NotifySocket::OnReady(EventQueue* queue) {
   for (int round = 0; round < 16; ++round) {
     char buf[4096];
-    int pid = 0;
-    ssize_t n = os::ReceiveNotify(fd_.get(), buf, sizeof(buf), &pid);
+    os::Peer peer;
+    ssize_t n = os::ReceiveNotify(fd_.get(), buf, sizeof(buf), &peer);
     if (n < 0) {
       return;  // EAGAIN (drained); nothing else can fail on a bound datagram socket
     }
     if (!notify::SaysReady(std::string_view(buf, static_cast<size_t>(n)))) {
       continue;
     }
-    if (auto worker = table_->OfPid(pid)) {
+    if (auto worker = table_->OfPeer(peer)) {
       queue->push_back(WorkerReport{*worker, WorkerReport::Kind::kReady});
     } else {
-      Log(Level::kDebug, "READY=1 from pid {}, which is no worker's", pid);
+      Log(Level::kWarning,
+          "notify socket: ignored READY=1 from pid {} (uid {}), which is "
+          "no live worker's",
+          peer.pid, peer.uid);
     }
   }
 }

@@ -44,6 +44,7 @@ void ShimServer::Open() {
     return;
   }
   Log(Level::kDebug, "bind shim at {}", path_);
+  os::KeepSpareFd();
   if (Status s = os::ListeningSeqpacket("cinit-shim", &listener_, &socket_name_);
       !s.ok()) {
     Log(Level::kWarning, "no shim socket: {}", s.message());
@@ -89,14 +90,24 @@ void ShimServer::Close(int fd) {
 void ShimServer::OnConnection() {
   for (int round = 0; round < 16; ++round) {
     os::UniqueFd connection;
-    int pid = 0;
-    if (!os::AcceptWithPid(listener_.get(), &connection, &pid)) {
-      return;
+    os::Peer peer;
+    int error = os::AcceptPeer(listener_.get(), &connection, &peer);
+    if (error != 0 && os::OutOfFds(-error) && os::ShedConnection(listener_.get())) {
+      // Out of descriptors: shed it (its shim falls back to a real bind) rather
+      // than spin on a listener that stays readable.
+      Log(Level::kWarning, "bind shim: out of file descriptors; a connection was shed");
+      continue;
     }
-    if (auto worker = table_->OfPid(pid)) {
+    if (error != 0) {
+      return;  // EAGAIN, or out of fds with no spare: epoll comes back
+    }
+    if (auto worker = table_->OfPeer(peer)) {
       Add(*worker, std::move(connection));
     } else {
-      Log(Level::kDebug, "shim connection from pid {}, which is no worker's", pid);
+      Log(Level::kWarning,
+          "bind shim: refused a connection from pid {} (uid {}), which is no live "
+          "worker's",
+          peer.pid, peer.uid);
     }
   }
 }

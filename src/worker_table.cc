@@ -5,7 +5,7 @@
 namespace cinit {
 
 void WorkerTable::Add(int worker_id, int slot, int pid) {
-  by_id_[worker_id] = Entry{slot, pid};
+  by_id_[worker_id] = Entry{slot, pid, os::StartTimeOf(pid)};
   id_by_pid_[pid] = worker_id;
 }
 
@@ -26,9 +26,17 @@ const WorkerTable::Entry* WorkerTable::Find(int worker_id) const {
   return it == by_id_.end() ? nullptr : &it->second;
 }
 
-std::optional<int> WorkerTable::OfPid(int pid) const {
+std::optional<int> WorkerTable::OfPeer(const os::Peer& peer) const {
+  int pid = peer.pid;
   for (int depth = 0; depth < 8 && pid > 1; ++depth) {
     if (auto it = id_by_pid_.find(pid); it != id_by_pid_.end()) {
+      const Entry& worker = by_id_.at(it->second);
+      if (worker.start_time != 0 && os::StartTimeOf(worker.pid) != worker.start_time) {
+        return std::nullopt;  // the worker is gone and its pid is another process's
+      }
+      if (peer.uid != own_uid_ && peer.uid != os::UidOf(worker.pid)) {
+        return std::nullopt;
+      }
       return it->second;
     }
     pid = os::ParentOf(pid);

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "log_relay.h"
 #include "os/io.h"
+#include "os/pid1.h"
 #include "os/process.h"
 #include "os/socket.h"
 
@@ -10,6 +11,7 @@ namespace cinit {
 
 Workers::Workers(Config config, EventLoop* loop)
     : config_(std::move(config)),
+      table_(os::OwnUid()),
       sockets_(config_.balance_reuseport),
       node_(loop, &table_, &sockets_),
       shim_(loop, &table_, &sockets_),

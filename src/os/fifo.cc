@@ -13,18 +13,30 @@
 namespace cinit::os {
 namespace {
 
-// mkdir -p of path's parent directory.
-void MakeParents(const std::string& path) {
+// mkdir -p of path's parent directory. Returns the first directory that could
+// not be made and why, so that a read-only /run is reported as that, not as
+// mkfifo's ENOENT.
+Status MakeParents(const std::string& path) {
   for (size_t slash = path.find('/', 1); slash != std::string::npos;
        slash = path.find('/', slash + 1)) {
-    mkdir(path.substr(0, slash).c_str(), 0755);  // EEXIST is fine; open tells the rest
+    std::string directory = path.substr(0, slash);
+    if (mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
+      int error = errno;
+      struct stat st {};
+      if (stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return ErrnoStatus(fmt::format("mkdir {}", directory), error);
+      }
+    }
   }
+  return Status::Ok();
 }
 
 }  // namespace
 
 Status OpenControlFifo(const std::string& path, UniqueFd* fd) {
-  MakeParents(path);
+  if (Status s = MakeParents(path); !s.ok()) {
+    return s;
+  }
   if (mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST) {
     return ErrnoStatus(fmt::format("mkfifo {}", path), errno);
   }

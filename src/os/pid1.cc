@@ -22,6 +22,7 @@ namespace cinit::os {
 bool IsPid1() { return getpid() == 1; }
 
 pid_t OwnPid() { return getpid(); }
+int OwnUid() { return static_cast<int>(geteuid()); }
 
 Status BecomeSubreaperUnlessPid1() {
   if (IsPid1()) {

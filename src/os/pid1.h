@@ -19,6 +19,8 @@ bool IsPid1();
 
 // cinit's own pid.
 pid_t OwnPid();
+// cinit's effective uid.
+int OwnUid();
 
 // When cinit is not PID 1, registers it as the child subreaper, so that orphans
 // of its child are reparented to it (and reaped) instead of to the real init.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 
 #include "log.h"
@@ -142,31 +144,48 @@ const char* DescribeErrno(int error) {
   return child;
 }
 
-pid_t ReadParent(pid_t pid) {
+// Field `field` (1-based, as proc(5) numbers them; 4 or more) of /proc/PID/stat.
+std::optional<uint64_t> ReadStatField(pid_t pid, int field) {
   char path[32] = "/proc/";
   auto [end, ec] = std::to_chars(path + 6, path + sizeof(path) - 6, pid);
   std::memcpy(end, "/stat", 6);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return -1;
+    return std::nullopt;
   }
-  char buf[512];
+  char buf[1024];
   ssize_t n = read(fd, buf, sizeof(buf) - 1);
   close(fd);
   if (n <= 0) {
-    return -1;
+    return std::nullopt;
   }
   // "pid (comm) state ppid ...": comm may contain spaces and ')', so parse from
-  // the last ')'.
+  // the last ')'. Field 3 (state) follows it.
   std::string_view stat(buf, static_cast<size_t>(n));
   size_t close_paren = stat.rfind(')');
-  if (close_paren == std::string_view::npos || close_paren + 4 >= stat.size()) {
-    return -1;
+  if (close_paren == std::string_view::npos) {
+    return std::nullopt;
   }
-  std::string_view rest = stat.substr(close_paren + 4);  // past ") S "
-  pid_t ppid = -1;
-  auto [ptr, error] = std::from_chars(rest.data(), rest.data() + rest.size(), ppid);
-  return error == std::errc() ? ppid : -1;
+  std::string_view rest = stat.substr(close_paren + 1);
+  for (int at = 3;; ++at) {
+    size_t start = rest.find_first_not_of(' ');
+    if (start == std::string_view::npos) {
+      return std::nullopt;
+    }
+    rest = rest.substr(start);
+    size_t stop = std::min(rest.find(' '), rest.size());
+    if (at == field) {
+      uint64_t value = 0;
+      auto [ptr, error] = std::from_chars(rest.data(), rest.data() + stop, value);
+      return error == std::errc() ? std::optional(value) : std::nullopt;
+    }
+    rest = rest.substr(stop);
+  }
+}
+
+pid_t ReadParent(pid_t pid) {
+  std::optional<uint64_t> ppid = ReadStatField(pid, 4);
+  return ppid ? static_cast<pid_t>(*ppid) : -1;
 }
 
 }  // namespace
@@ -242,6 +261,16 @@ std::string ReadShebang(const std::string& command) {
 }
 
 pid_t ParentOf(pid_t pid) { return ReadParent(pid); }
+
+uint64_t StartTimeOf(pid_t pid) { return ReadStatField(pid, 22).value_or(0); }
+
+int UidOf(pid_t pid) {
+  char path[32] = "/proc/";
+  auto [end, ec] = std::to_chars(path + 6, path + sizeof(path) - 7, pid);
+  *end = '\0';
+  struct stat st {};
+  return stat(path, &st) == 0 ? static_cast<int>(st.st_uid) : -1;
+}
 
 bool SendSignal(pid_t pid, int signo) {
   if (kill(pid, signo) == 0) {

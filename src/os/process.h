@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,14 @@ std::string ReadShebang(const std::string& command);
 
 // Returns pid's parent from /proc, or -1 when it cannot be read.
 pid_t ParentOf(pid_t pid);
+
+// pid's start time (clock ticks after boot, /proc/PID/stat field 22): with the
+// pid, it names one process for the machine's uptime, so a pid reused by another
+// process is told apart. 0 when it cannot be read.
+uint64_t StartTimeOf(pid_t pid);
+
+// pid's effective uid (the owner of /proc/PID), or -1 when it cannot be read.
+int UidOf(pid_t pid);
 
 // Sends signo to pid. Returns false (and logs at debug) when the process no
 // longer exists; other errors are logged as warnings.

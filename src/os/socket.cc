@@ -61,7 +61,7 @@ namespace {
 // recvmsg() with the descriptors that came along (appended to *fds) and, when
 // the socket has SO_PASSCRED, the sender's pid (*pid, else 0); *flags gets msg_flags.
 ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>* fds,
-                       int* flags, int* pid = nullptr) {
+                       int* flags, Peer* peer = nullptr) {
   iovec iov{buf, size};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -76,8 +76,8 @@ ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>
   if (n < 0) {
     return -errno;
   }
-  if (pid != nullptr) {
-    *pid = 0;
+  if (peer != nullptr) {
+    *peer = Peer{};
   }
   for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
        cmsg = CMSG_NXTHDR(&msg, cmsg)) {
@@ -91,10 +91,11 @@ ssize_t ReceiveWithFds(int socket, char* buf, size_t size, std::vector<UniqueFd>
         std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
         fds->emplace_back(fd);
       }
-    } else if (cmsg->cmsg_type == SCM_CREDENTIALS && pid != nullptr) {
+    } else if (cmsg->cmsg_type == SCM_CREDENTIALS && peer != nullptr) {
       ucred credentials{};
       std::memcpy(&credentials, CMSG_DATA(cmsg), sizeof(credentials));
-      *pid = credentials.pid;
+      peer->pid = credentials.pid;
+      peer->uid = static_cast<int>(credentials.uid);
     }
   }
   *flags = msg.msg_flags;
@@ -174,27 +175,29 @@ Status ListeningSeqpacket(std::string_view prefix, UniqueFd* fd, std::string* na
   return Status::Ok();
 }
 
-bool AcceptWithPid(int listener, UniqueFd* connection, int* pid) {
+int AcceptPeer(int listener, UniqueFd* connection, Peer* peer) {
   int fd;
   do {
     fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
   if (fd < 0) {
-    return false;
+    return -errno;
   }
   connection->Reset(fd);
   ucred credentials{};
   socklen_t length = sizeof(credentials);
-  *pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0
-             ? credentials.pid
-             : 0;
-  return true;
+  *peer = Peer{};
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
+    peer->pid = credentials.pid;
+    peer->uid = static_cast<int>(credentials.uid);
+  }
+  return 0;
 }
 
-ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid) {
+ssize_t ReceiveNotify(int socket, char* buf, size_t size, Peer* peer) {
   std::vector<UniqueFd> strays;  // sd_notify's FDSTORE: not kept, closed here
   int flags = 0;
-  return ReceiveWithFds(socket, buf, size, &strays, &flags, pid);
+  return ReceiveWithFds(socket, buf, size, &strays, &flags, peer);
 }
 
 namespace {

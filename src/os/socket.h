@@ -69,13 +69,20 @@ inline bool OutOfFds(int error) { return error == EMFILE || error == ENFILE; }
 // bytes sent, or -errno (-EAGAIN when the socket is full).
 ssize_t SendSome(int socket, std::string_view bytes);
 
-// Accepts one connection (close-on-exec, non-blocking) and the peer's pid
-// (SO_PEERCRED). Returns false when none is pending.
-bool AcceptWithPid(int listener, UniqueFd* connection, int* pid);
+// Who is at the other end of a Unix socket, as the kernel says (SO_PEERCRED at
+// connect time, or SCM_CREDENTIALS of a datagram), in cinit's pid namespace.
+struct Peer {
+  int pid = 0;  // 0: unknown
+  int uid = -1;
+};
 
-// Reads one sd_notify datagram and the sender's pid (0 if the kernel gave none).
-// Returns its length, or -errno (-EAGAIN when drained).
-ssize_t ReceiveNotify(int socket, char* buf, size_t size, int* pid);
+// Accepts one connection (close-on-exec, non-blocking) and its peer. Returns 0,
+// or -errno (-EAGAIN when none is pending, -EMFILE when out of descriptors).
+int AcceptPeer(int listener, UniqueFd* connection, Peer* peer);
+
+// Reads one sd_notify datagram and its sender. Returns its length, or -errno
+// (-EAGAIN when drained).
+ssize_t ReceiveNotify(int socket, char* buf, size_t size, Peer* peer);
 
 // Creates, binds and (for TCP) listens the first of candidates that works (the
 // order comes from ListenerCandidates, listener.h). Returns it, or the last -errno.

@@ -4,6 +4,8 @@ Every test here reproduces what an attacker or an unlucky operator did to cinit 
 of a fresh PID namespace, and asserts that cinit goes on: alive, answering, serving,
 with the right workers, and saying clearly what went wrong.
 
+  - a process takes a dead worker's pid and asks the bind shim for the port: refused;
+  - a read-only /run: the message names the directory and EROFS, not mkfifo's ENOENT;
   - fork fails (a pids limit): a spawn failure is retried, never a crash loop;
   - the disk under the status file is full: `cinit status` says "unknown", not a stale
     verdict, and the file is written again once there is room;
@@ -28,7 +30,7 @@ import threading
 import unittest
 
 from harness import CINIT, DEADLINE, PID1, children_of, start_cinit, status_field, temp_dir, wait_for
-from reload_support import APP_PY, APPS, Cluster, free_port
+from reload_support import APP_PY, APPS, Cluster, environ_of, free_port, ns_pid
 from test_health import probe, try_probe
 
 
@@ -85,6 +87,43 @@ def write(path: str, text: str) -> None:
 def cinit_status(path: str, *flags: str) -> subprocess.CompletedProcess:
     return subprocess.run([CINIT, "status", "--status-file", path, *flags],
                           capture_output=True, text=True, timeout=DEADLINE)
+
+
+class PidReuse(unittest.TestCase):
+    def test_a_dead_workers_pid_does_not_get_the_shared_socket(self):
+        cluster = Cluster(self, 1, ["--min-uptime", "0"], app="python")
+        cluster.wait_online()
+        (host_pid,) = cluster.live_children()
+        env = environ_of(host_pid)
+        self.assertIn("CINIT_SHIM_SOCKET", env)
+        dead = ns_pid(host_pid)
+        os.kill(host_pid, signal.SIGKILL)
+        cluster.wait_log("restarting worker 0")  # reaped and forgotten
+        thief = subprocess.run(
+            ["nsenter", "--target", str(cluster.cinit_pid()), "--pid", "--mount", "--",
+             sys.executable, os.path.join(APPS, "pid_thief.py"), str(dead), str(cluster.port)],
+            capture_output=True, text=True, timeout=DEADLINE,
+            env={**os.environ, "LD_PRELOAD": env["LD_PRELOAD"],
+                 "CINIT_SHIM_SOCKET": env["CINIT_SHIM_SOCKET"]})
+        self.assertEqual(thief.returncode, 0, thief.stderr)
+        self.assertEqual(thief.stdout.strip(), f"refused {errno.EADDRINUSE}", thief.stderr)
+        cluster.wait_log(f"bind shim: refused a connection from pid {dead} ")
+        cluster.wait_online(2)  # the real replacement still gets the port
+        self.assertEqual(len(cluster.serving(cluster.live_workers())), 1)
+
+
+class Messages(unittest.TestCase):
+    def test_a_read_only_run_is_reported_as_such(self):
+        run_dir = temp_dir(self)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", run_dir],
+                       check=True, timeout=DEADLINE)
+        self.addCleanup(subprocess.run, ["umount", "-l", run_dir], timeout=DEADLINE)
+        cluster = Cluster(self, 1, app="python", control=os.path.join(run_dir, "cinit", "control"))
+        cluster.wait_online()
+        self.assertIn(f"warning: no control FIFO: mkdir {run_dir}/cinit: Read-only file system",
+                      cluster.err())
+        code, err = cluster.stop()
+        self.assertEqual(code, 0, err)
 
 
 class SpawnFailures(unittest.TestCase):
