@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "log.h"
 
@@ -50,7 +51,15 @@ void EventLoop::Wait(std::optional<TimePoint> until, EventQueue* queue) {
     if (it != ready_.end()) {
       // A copy: the ReadyFn may unwatch its own fd, which destroys the stored one.
       ReadyFn ready = it->second;
-      ready(event.events, queue);
+      try {
+        ready(event.events, queue);
+      } catch (const std::exception& e) {
+        // PID 1 goes on without this one source (a connection, a channel): it
+        // is no longer watched, and its owner closes it in its own time.
+        const int fd = static_cast<int>(event.data.u64);
+        Log(Level::kError, "fd {}: {}; no longer watched", fd, e.what());
+        Unwatch(fd);
+      }
     }
   }
 }

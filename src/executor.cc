@@ -1,5 +1,8 @@
 #include "executor.h"
 
+#include <exception>
+
+#include "log.h"
 #include "workers.h"
 
 namespace cinit {
@@ -45,12 +48,17 @@ void Dispatcher::Settle(TimePoint now) {
   for (size_t i = 0; i < queue_.size() && !exit_code(); ++i) {
     Event event = std::move(queue_[i]);
     actions_.clear();
-    policy_->Handle(event, now, &actions_);
-    for (const Action& action : actions_) {
-      executor_->Apply(action, &queue_);
-      if (exit_code()) {
-        break;
+    try {
+      policy_->Handle(event, now, &actions_);
+      for (const Action& action : actions_) {
+        executor_->Apply(action, &queue_);
+        if (exit_code()) {
+          break;
+        }
       }
+    } catch (const std::exception& e) {
+      // Out of memory, in practice: this event is lost, PID 1 is not.
+      Log(Level::kError, "an event was dropped: {}", e.what());
     }
   }
   queue_.clear();
