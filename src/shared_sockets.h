@@ -1,9 +1,17 @@
 // SharedSockets: the listening sockets cinit owns for its workers, opened on first
-// request and kept for cinit's whole life, so a port never closes while workers
-// come and go. Every way of asking goes through the one rule of listener.h.
+// request, so a port stays open while workers come and go (a restart, a reload).
+// Every way of asking goes through the one rule of listener.h.
+//
+// Bounded: a socket is in use while a live worker has asked for it; once none has
+// (its workers were forgotten), it is kept for the next one, but at most
+// kMaxUnused such sockets are kept (the least recently asked for goes first). The
+// --listen sockets are kept for cinit's life.
 #ifndef CINIT_SHARED_SOCKETS_H_
 #define CINIT_SHARED_SOCKETS_H_
 
+#include <cstdint>
+#include <map>
+#include <set>
 #include <vector>
 
 #include "listener.h"
@@ -22,14 +30,28 @@ class SharedSockets {
   // The --listen sockets, in order: the workers' fds 3, 4, …
   const std::vector<int>& listen_fds() const { return listen_fds_; }
 
-  // The socket for a worker of slot asking for request: its slot's own under
+  static constexpr size_t kMaxUnused = 16;
+
+  // The socket for worker_id of slot asking for request: its slot's own under
   // --balance reuseport, else the one all share. Returns it, or -errno.
-  int Acquire(ListenRequest request, int slot);
+  int Acquire(ListenRequest request, int slot, int worker_id);
+  // worker_id is gone: its sockets are unused unless another live worker asked.
+  void Release(int worker_id);
+  // How many sockets cinit holds for its workers (the --listen ones included).
+  size_t held() const { return listeners_.size(); }
 
  private:
+  struct Use {
+    std::set<int> workers;  // live workers that asked for it
+    uint64_t last = 0;      // when it was last asked for (a counter)
+  };
+  void Trim();
+
   bool reuseport_;
   os::Listeners listeners_;
   std::vector<int> listen_fds_;  // owned by listeners_
+  std::map<int, Use> uses_;      // by fd; not the --listen sockets
+  uint64_t clock_ = 0;
 };
 
 }  // namespace cinit

@@ -95,6 +95,7 @@ void Workers::Forget(int worker_id) {
   node_.Drop(worker_id);
   shim_.Drop(worker_id);
   table_.Remove(worker_id);
+  sockets_.Release(worker_id);
 }
 
 }  // namespace cinit

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <unordered_map>
 
@@ -23,8 +24,6 @@
 namespace cinit::os {
 namespace {
 
-// Above any descriptor a child is given: the first step of moving fds into place.
-constexpr int kFdStaging = 512;
 
 // Writes pid in decimal over the spaces reserved after "LISTEN_PID=".
 void FillPid(char* digits, size_t room, pid_t pid) {
@@ -44,6 +43,20 @@ void FillPid(char* digits, size_t room, pid_t pid) {
 const char* DescribeErrno(int error) {
   const char* text = strerrordesc_np(error);
   return text != nullptr ? text : "unknown error";
+}
+
+// Writes parts to stderr, from the vfork'd child: plain concatenation,
+// not snprintf (keeps printf's machinery out of the binary and allocates nothing).
+void ChildSays(std::initializer_list<const char*> parts) {
+  char message[512];
+  size_t len = 0;
+  for (const char* part : parts) {
+    size_t n = std::min(strlen(part), sizeof(message) - len);
+    std::memcpy(message + len, part, n);
+    len += n;
+  }
+  ssize_t ignored = write(STDERR_FILENO, message, len);
+  (void)ignored;
 }
 
 // Runs in the child between vfork and exec, on cinit's memory: only syscalls, no
@@ -84,18 +97,24 @@ const char* DescribeErrno(int error) {
   if (spec.cwd_fd >= 0 && fchdir(spec.cwd_fd) != 0) {
     _exit(kExitCannotExecute);
   }
-  // Move the given fds to 3, 4, …: first out of the way (a source may sit on a
-  // target number), then into place; dup2 clears FD_CLOEXEC on the copy.
+  // Move the given fds to 3, 4, …: first out of the way, above every target (a
+  // source may sit on a target number), then into place; dup2 clears FD_CLOEXEC
+  // on the copy. Staging just above the targets needs only count spare fds, so
+  // any RLIMIT_NOFILE that fits cinit's own fds fits this.
   int staged[kMaxSpawnFds];
   const size_t count = spec.fds.size();
   for (size_t i = 0; i < count; ++i) {
-    staged[i] = fcntl(spec.fds[i], F_DUPFD_CLOEXEC, kFdStaging);
+    staged[i] = fcntl(spec.fds[i], F_DUPFD_CLOEXEC, 3 + static_cast<int>(count));
     if (staged[i] < 0) {
+      ChildSays({"cinit: cannot pass '", argv[0], "' its descriptors: ",
+                 DescribeErrno(errno),
+                 errno == EMFILE ? " (RLIMIT_NOFILE is too low for cinit and its workers)\n"
+                                 : "\n"});
       _exit(kExitCannotExecute);
     }
   }
   // stdout and stderr first: their sources are close-on-exec pipe ends that no
-  // target below can have replaced (they were staged above kFdStaging or are >= 3).
+  // target below can have replaced (they were staged above the targets or are >= 3).
   if (spec.stdout_fd >= 0) {
     dup2(spec.stdout_fd, STDOUT_FILENO);
   }
@@ -115,17 +134,7 @@ const char* DescribeErrno(int error) {
     execvp(argv[0], argv);
   }
   int error = errno;
-  // Plain concatenation, not snprintf: keeps printf's machinery out of the binary.
-  char message[512];
-  size_t len = 0;
-  for (const char* part : {"cinit: cannot execute '", static_cast<const char*>(argv[0]),
-                           "': ", DescribeErrno(error), "\n"}) {
-    size_t n = std::min(strlen(part), sizeof(message) - len);
-    std::memcpy(message + len, part, n);
-    len += n;
-  }
-  ssize_t ignored = write(STDERR_FILENO, message, len);
-  (void)ignored;
+  ChildSays({"cinit: cannot execute '", argv[0], "': ", DescribeErrno(error), "\n"});
   _exit(error == ENOENT || error == ENOTDIR ? kExitNotFound : kExitCannotExecute);
 }
 

@@ -329,4 +329,14 @@ int Listeners::Acquire(const std::vector<ListenerSpec>& candidates) {
   return result;
 }
 
+void Listeners::Close(int fd) {
+  for (auto it = sockets_.begin(); it != sockets_.end(); ++it) {
+    if (it->second.get() == fd) {
+      Log(Level::kInfo, "closing {}: no worker uses it", it->first);
+      sockets_.erase(it);
+      return;
+    }
+  }
+}
+
 }  // namespace cinit::os

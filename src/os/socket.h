@@ -88,14 +88,16 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, Peer* peer);
 // order comes from ListenerCandidates, listener.h). Returns it, or the last -errno.
 int OpenListener(const std::vector<ListenerSpec>& candidates);
 
-// The sockets cinit owns for its workers, created on first request and kept for
-// cinit's life, so a port never closes while workers come and go.
+// The sockets cinit owns for its workers, created on first request and kept until
+// Close, so a port does not close while workers come and go.
 class Listeners {
  public:
   // Returns the socket for the first of candidates that cinit holds or can open
   // (creating, binding and, for TCP, listening it the first time), or the last
   // -errno.
   int Acquire(const std::vector<ListenerSpec>& candidates);
+  // Closes cinit's socket fd (the port closes unless a process still has a copy).
+  void Close(int fd);
   size_t size() const { return sockets_.size(); }
 
  private:

@@ -118,7 +118,8 @@ class Cluster:
 
     def __init__(self, test: unittest.TestCase, n: int = 2, args=(), env=None, *,
                  app: str = "node", node: str = NODE, mode: str = PID1,
-                 control: Optional[str] = "default", listen_timeout: Optional[int] = 20000):
+                 control: Optional[str] = "default", listen_timeout: Optional[int] = 20000,
+                 preexec=None):
         self.test = test
         self.n = n
         self.dir = temp_dir(test)
@@ -142,7 +143,8 @@ class Cluster:
         if listen_timeout is not None and "--listen-timeout" not in args:
             control_args += ["--listen-timeout", str(listen_timeout)]
         self.argv = ["-v", "-i", str(n)] + control_args + list(args) + command
-        self.run: Process = start_cinit(test, self.argv, mode, env=environment)
+        self.run: Process = start_cinit(test, self.argv, mode, env=environment,
+                                        preexec_fn=preexec)
 
     # -- cinit's log --------------------------------------------------------
 

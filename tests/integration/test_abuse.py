@@ -6,6 +6,8 @@ with the right workers, and saying clearly what went wrong.
 
   - a process takes a dead worker's pid and asks the bind shim for the port: refused;
   - a read-only /run: the message names the directory and EROFS, not mkfifo's ENOENT;
+  - RLIMIT_NOFILE of 64: workers start and serve; a worker tree that bound many ports
+    and left: cinit does not keep them all;
   - fork fails (a pids limit): a spawn failure is retried, never a crash loop;
   - the disk under the status file is full: `cinit status` says "unknown", not a stale
     verdict, and the file is written again once there is room;
@@ -124,6 +126,49 @@ class Messages(unittest.TestCase):
                       cluster.err())
         code, err = cluster.stop()
         self.assertEqual(code, 0, err)
+
+
+BINDER = """
+import os, socket, sys, time
+if not os.path.exists(os.environ["MARKER"]):
+    open(os.environ["MARKER"], "w").close()
+    held = []
+    for port in os.environ["PORTS"].split(","):
+        s = socket.socket()
+        s.bind(("127.0.0.1", int(port)))
+        held.append(s)
+    sys.exit(0)
+time.sleep(60)
+"""
+
+
+class FdLimits(unittest.TestCase):
+    def test_workers_start_and_serve_with_64_descriptors(self):
+        import resource
+        cluster = Cluster(self, 2, app="python",
+                          preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+        cluster.wait_online()
+        workers = cluster.live_workers()
+        self.assertEqual(sorted(workers.values()), [0, 1])
+        self.assertEqual(cluster.serving(workers), set(workers))
+        code, err = cluster.stop()
+        self.assertEqual(code, 0, err)
+
+    def test_ports_no_live_worker_uses_are_released(self):
+        ports = sorted({free_port() for _ in range(80)})
+        marker = os.path.join(temp_dir(self), "bound")
+        run = start_cinit(self, ["-v", "-i", "1", "--control", "none", sys.executable, "-c",
+                                 BINDER], PID1,
+                          env={**os.environ, "MARKER": marker,
+                               "PORTS": ",".join(map(str, ports))})
+        run.err.wait_contains("restarting worker 0")
+        cinit = run.cinit_pid()
+        wait_for(lambda: run.err.text().count("no worker uses it") >= len(ports) - 16,
+                 what="the unused ports closed")
+        held = len(os.listdir(f"/proc/{cinit}/fd"))
+        self.assertLess(held, 40, f"cinit holds {held} fds after {len(ports)} ports were bound")
+        run.signal(signal.SIGTERM)
+        run.wait()
 
 
 class SpawnFailures(unittest.TestCase):
