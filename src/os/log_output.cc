@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "log.h"
 #include "os/unique_fd.h"
@@ -70,9 +71,21 @@ bool Drain(Output& out) {
     }
     out.head += n;
   }
-  out.queue.clear();
   out.head = 0;
+  if (out.queue.capacity() > 4096) {
+    std::string().swap(out.queue);  // a backlog's 64 KiB is not kept for good
+  } else {
+    out.queue.clear();
+  }
   return true;
+}
+
+// Once the backlog has drained: says how many lines were lost meanwhile.
+void ReportDropped(Output& out) {
+  if (out.dropped > 0) {
+    uint64_t dropped = std::exchange(out.dropped, 0);
+    Log(Level::kWarning, "{} log line(s) dropped: stderr was not being read", dropped);
+  }
 }
 
 // Opened on the first line: a run that logs nothing pays nothing.
@@ -113,11 +126,7 @@ void WriteLogLine(std::string_view line) {
     }
     return;
   }
-  if (out.dropped > 0) {
-    uint64_t dropped = out.dropped;
-    out.dropped = 0;
-    Log(Level::kWarning, "{} log line(s) dropped: stderr was not being read", dropped);
-  }
+  ReportDropped(out);
   size_t n = WriteSome(out, line);
   if (n < line.size()) {
     if (line.size() - n <= kMaxLogQueued) {
@@ -131,13 +140,8 @@ void WriteLogLine(std::string_view line) {
 
 void FlushLog() {
   Output& out = State();
-  if (out.queue.empty() || !Drain(out)) {
-    return;
-  }
-  if (out.dropped > 0) {
-    uint64_t dropped = out.dropped;
-    out.dropped = 0;
-    Log(Level::kWarning, "{} log line(s) dropped: stderr was not being read", dropped);
+  if (!out.queue.empty() && Drain(out)) {
+    ReportDropped(out);
   }
 }
 
