@@ -67,11 +67,11 @@ class Publisher {
       // ENOSPC, EROFS…: the old verdict must not stand for the new one. An empty
       // file makes `cinit status` say "unknown" (not ready); retried every second.
       if (!retry_at_) {
+        os::EmptyFile(options_.status_path);  // before the line that says so
         Log(Level::kWarning,
             "no status file for `cinit status`: {}; it says \"unknown\" until cinit "
             "can write it again (trying every {} ms)",
             s.message(), kRetry.count());
-        os::EmptyFile(options_.status_path);
       }
       published_.reset();
       retry_at_ = now + kRetry;

@@ -24,7 +24,7 @@ Status MakeParents(const std::string& path) {
       int error = errno;
       struct stat st {};
       if (stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return ErrnoStatus(fmt::format("mkdir {}", directory), error);
+        return ErrnoStatus(fmt::format("mkdir {} (for {})", directory, path), error);
       }
     }
   }

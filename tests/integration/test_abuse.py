@@ -122,8 +122,8 @@ class Messages(unittest.TestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", run_dir], timeout=DEADLINE)
         cluster = Cluster(self, 1, app="python", control=os.path.join(run_dir, "cinit", "control"))
         cluster.wait_online()
-        self.assertIn(f"warning: no control FIFO: mkdir {run_dir}/cinit: Read-only file system",
-                      cluster.err())
+        self.assertIn(f"warning: no control FIFO: mkdir {run_dir}/cinit (for {run_dir}/cinit/"
+                      "control): Read-only file system", cluster.err())
         code, err = cluster.stop()
         self.assertEqual(code, 0, err)
 
