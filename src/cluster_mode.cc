@@ -170,6 +170,7 @@ int RunCluster(const Options& options) {
     executor.Apply(action, dispatcher.queue());
   }
   dispatcher.Settle(Clock::now());
+  os::DropStartupPages();
   // One loop turn: wait, read the clock once, settle the queue, publish.
   while (!dispatcher.exit_code()) {
     publisher.Publish(Clock::now());

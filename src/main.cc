@@ -59,6 +59,7 @@ int RunSingle(const Options& options) {
   // with sigtimedwait (one syscall per signal, as tini) instead of epoll + a
   // signalfd: ~4 µs less per forwarded signal, measured (README "Footprint").
   // A signal sent before the spawn is still pending and comes first.
+  os::DropStartupPages();
   while (!dispatcher.exit_code()) {
     std::optional<TimePoint> due = supervisor.NextDeadline();
     std::optional<std::chrono::milliseconds> timeout;

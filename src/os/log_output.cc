@@ -106,6 +106,7 @@ void Open(Output& out) {
   out.owned.Reset(open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (out.owned.valid()) {
     out.fd = out.owned.get();
+    detail::log_own_fd = out.fd;
   } else {
     out.poll_first = true;  // no /proc
   }
@@ -115,6 +116,10 @@ void Open(Output& out) {
 
 void WriteLogLine(std::string_view line) {
   Output& out = State();
+  struct Sync {
+    Output& out;
+    ~Sync() { detail::log_pending = !out.queue.empty(); }
+  } sync{out};
   if (!out.opened) {
     Open(out);
   }
@@ -143,11 +148,8 @@ void FlushLog() {
   if (!out.queue.empty() && Drain(out)) {
     ReportDropped(out);
   }
+  detail::log_pending = !out.queue.empty();
 }
-
-bool LogPending() { return !State().queue.empty(); }
-
-int LogOutputFd() { return State().owned.valid() ? State().owned.get() : -1; }
 
 void FlushLogBeforeExit(std::chrono::milliseconds bound) {
   Output& out = State();

@@ -24,11 +24,19 @@ inline constexpr std::chrono::milliseconds kLogRetry{100};
 void WriteLogLine(std::string_view line);
 // Writes what is queued, as far as the reader takes it.
 void FlushLog();
+namespace detail {
+// Mirrors of log_output.cc's state, read inline: single mode asks every loop turn
+// and at start-up, and must not page in that file's code to do so (its idle RSS is
+// the binary's code pages, README "Footprint and speed").
+inline bool log_pending = false;
+inline int log_own_fd = -1;
+}  // namespace detail
+
 // True while lines wait in the queue.
-bool LogPending();
+inline bool LogPending() { return detail::log_pending; }
 // The descriptor cinit writes its lines through when it is one of its own (>= 3),
 // else -1: DetachFromInheritedState keeps it open.
-int LogOutputFd();
+inline int LogOutputFd() { return detail::log_own_fd; }
 // Before cinit exits: waits up to bound for the reader to take the queue.
 void FlushLogBeforeExit(std::chrono::milliseconds bound);
 

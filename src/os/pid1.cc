@@ -1,8 +1,10 @@
 #include "os/pid1.h"
 
 #include <fcntl.h>
+#include <link.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -72,6 +74,27 @@ void ReleaseControllingTerminal() {
   while ((signo = sigtimedwait(&handoff, nullptr, &zero)) > 0) {
     Log(Level::kDebug, "ignored signal {} of the terminal hand-off", signo);
   }
+}
+
+void DropStartupPages() {
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void*) -> int {
+        const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+          if (segment.p_type != PT_LOAD || (segment.p_flags & PF_W) != 0) {
+            continue;
+          }
+          uintptr_t begin = (info->dlpi_addr + segment.p_vaddr) & ~(page - 1);
+          uintptr_t end =
+              (info->dlpi_addr + segment.p_vaddr + segment.p_memsz + page - 1) &
+              ~(page - 1);
+          // The executable's own mapping: madvise's argument is an address.
+          madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+        }
+        return 1;  // the first object is the executable itself
+      },
+      nullptr);
 }
 
 UniqueFd DetachFromInheritedState() {

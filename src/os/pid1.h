@@ -44,6 +44,13 @@ void ReleaseControllingTerminal();
 // not be opened.
 UniqueFd DetachFromInheritedState();
 
+// Once started: unmaps the binary's read-only pages (code and constants, clean
+// file pages) that start-up faulted in, so that cinit's resident set is what its
+// loop runs, not what it ran once. They stay in the page cache; a page the loop
+// needs again is a minor fault away (the kernel maps it with its 64 KiB
+// fault-around window). Never writable pages: nothing is lost.
+void DropStartupPages();
+
 // Writes bytes to a new read-only file that other processes can open, for the
 // bind shim's LD_PRELOAD: in /run/cinit (created 0755 if missing), else /tmp.
 // Returns its path, or an error when no directory is writable.
