@@ -72,14 +72,32 @@ void ReleaseControllingTerminal() {
   }
 }
 
-UniqueFd DetachFromInheritedState() {
-  if (close_range(3, ~0U, 0) != 0) {
-    Log(Level::kDebug, "close_range: {}", std::strerror(errno));
-  }
-  UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+void MoveToRoot() {
   if (chdir("/") != 0) {
     Log(Level::kDebug, "chdir(\"/\"): {}", std::strerror(errno));
   }
+}
+
+UniqueFd LeaveWorkingDirectory() {
+  UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (cwd.valid()) {
+    MoveToRoot();
+  } else {
+    Log(Level::kDebug, "open(\".\"): {}", std::strerror(errno));
+  }
+  return cwd;
+}
+
+void CloseInheritedFds() {
+  if (close_range(3, ~0U, 0) != 0) {
+    Log(Level::kDebug, "close_range: {}", std::strerror(errno));
+  }
+}
+
+UniqueFd DetachFromInheritedState() {
+  CloseInheritedFds();
+  UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  MoveToRoot();
   return cwd;
 }
 
