@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Runs tini's and dumb-init's own test suites against cinit, black-box, with cinit in
-# the peer's place: as a plain child (a symlink named tini / dumb-init to cinit) and as
-# PID 1 of a fresh PID namespace (bench/peers/pid1_launch.py under that name).
+# the peer's place: as a plain child (a copy of cinit named tini / dumb-init first on
+# PATH) and as PID 1 of a fresh PID namespace (bench/peers/pid1_launch.py under that
+# name, which execs the copy there).
 #
 #   bench/peer_suites.sh PEERS_DIR [--cinit PATH] [--mode plain|pid1|both] [--only tini|dumb-init]
 #
 # PEERS_DIR holds checkouts of the two repositories as PEERS_DIR/tini (krallin/tini) and
 # PEERS_DIR/dumb-init (Yelp/dumb-init). This script fetches nothing and builds nothing
-# of theirs: a suite whose checkout is missing is reported as not run. Needs root
+# of theirs, and copies nothing of theirs: their suites run from their checkouts. A
+# suite whose checkout is missing is reported as not run. --cinit may name any init
+# (e.g. /usr/bin/dumb-init, to check the harness against the peer itself). Needs root
 # (namespaces) and Debian's python3-pytest, python3-pytest-timeout, python3-psutil,
-# python3-prctl (installed here with apt-get when missing).
+# python3-prctl (installed with apt-get when missing).
 #
-# Prints each suite's own summary and, last, one line per suite and mode:
+# Each suite runs in a PID namespace of its own (bench/peers/ns_reaper.py as its PID 1)
+# under `timeout` (TINI_TIMEOUT, DUMB_INIT_TIMEOUT: 900 s each), so nothing it starts
+# outlives it. Full output: PEER_LOGS (default bench/out/peers/), SUITE-MODE.log.
+#
+# Prints the failures and, last, one line per suite and mode:
 #   tini (plain): N passed, M failed
-#   dumb-init (pid1): N passed, M failed, K skipped
+#   dumb-init (pid1): M failed, N passed
 # Which failures are expected, and why, is in bench/README.md ("The peers' suites").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +35,7 @@ while (($#)); do
     --cinit) cinit=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) echo "peer_suites.sh: unknown option $1" >&2; exit 2 ;;
     *) peers=$1; shift ;;
   esac
