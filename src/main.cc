@@ -36,12 +36,23 @@ int RunSingle(const Options& options) {
   if (options.setsid) {
     os::ReleaseControllingTerminal();
   }
+  // cinit leaves the caller's directory before the spawn, not after it: even a child
+  // that looks at once must find cinit in "/" (dumb-init's cwd test). The child goes
+  // back to that directory itself, before its exec.
+  os::UniqueFd cwd = os::LeaveWorkingDirectory();
+  spec.cwd_fd = cwd.get();
   pid_t child = 0;
   if (Status s = os::Spawn(spec, &child); !s.ok()) {
     return LogFailure(kExitStartupError, s.message());
   }
   Log(Level::kDebug, "spawned '{}' as pid {}", options.command.front(), child);
-  (void)os::DetachFromInheritedState();
+  const bool left = cwd.valid();
+  cwd.Reset();
+  // The inherited fds were the child's to take: only now can cinit close its copies.
+  os::CloseInheritedFds();
+  if (!left) {
+    os::MoveToRoot();
+  }
 
   SupervisorConfig config;
   config.main_pid = child;

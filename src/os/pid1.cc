@@ -97,7 +97,23 @@ void DropStartupPages() {
       nullptr);
 }
 
-UniqueFd DetachFromInheritedState() {
+void MoveToRoot() {
+  if (chdir("/") != 0) {
+    Log(Level::kDebug, "chdir(\"/\"): {}", std::strerror(errno));
+  }
+}
+
+UniqueFd LeaveWorkingDirectory() {
+  UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (cwd.valid()) {
+    MoveToRoot();
+  } else {
+    Log(Level::kDebug, "open(\".\"): {}", std::strerror(errno));
+  }
+  return cwd;
+}
+
+void CloseInheritedFds() {
   // Every inherited fd goes, but the writer of cinit's own log lines.
   const int keep = LogOutputFd();
   bool closed =
@@ -107,10 +123,12 @@ UniqueFd DetachFromInheritedState() {
   if (!closed) {
     Log(Level::kDebug, "close_range: {}", std::strerror(errno));
   }
+}
+
+UniqueFd DetachFromInheritedState() {
+  CloseInheritedFds();
   UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (chdir("/") != 0) {
-    Log(Level::kDebug, "chdir(\"/\"): {}", std::strerror(errno));
-  }
+  MoveToRoot();
   return cwd;
 }
 

@@ -37,11 +37,22 @@ Status SetParentDeathSignal(int signo);
 // would hang up the child as it starts: dumb-init issue 136). Never fails.
 void ReleaseControllingTerminal();
 
-// Moves cinit's cwd to "/" so it never pins a mount, and closes every inherited
-// fd above 2, which only the child was meant to have (single mode calls this after
-// the spawn). Returns a close-on-exec O_PATH descriptor of the old cwd, for
-// workers spawned later to start there (SpawnSpec::cwd_fd); invalid if it could
-// not be opened.
+// Moves cinit's cwd to "/", so it never pins a mount, and returns a close-on-exec
+// O_PATH descriptor of the old one, for children to start there (SpawnSpec::cwd_fd).
+// When that descriptor cannot be opened, cinit stays where it is (a child then starts
+// in cinit's cwd) and the result is invalid.
+UniqueFd LeaveWorkingDirectory();
+
+// chdir("/"); a failure is logged at debug level.
+void MoveToRoot();
+
+// Closes every inherited fd above 2, which only the child was meant to have (single
+// mode calls this after the spawn).
+void CloseInheritedFds();
+
+// Cluster mode, before any worker: CloseInheritedFds, then to "/" (even when the old
+// cwd cannot be opened). Returns the old cwd as LeaveWorkingDirectory does, for
+// workers spawned later to start there.
 UniqueFd DetachFromInheritedState();
 
 // Once started: unmaps the binary's read-only pages (code and constants, clean

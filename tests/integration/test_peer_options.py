@@ -157,6 +157,30 @@ class PeerOptionsTest(unittest.TestCase):
                 code, _, err = run.finish()
                 self.assertEqual(code, 0, err)
 
+    def test_cinit_is_in_slash_before_its_child_runs(self):
+        # dumb-init's cwd test reads the init's directory from the child as soon as it
+        # starts, and expects "/" while the child itself stays where it was started.
+        # cinit used to move to "/" only after the spawn, so a quick child could still
+        # see it in the caller's directory (more often than not, measured). Many
+        # rounds, since a window of microseconds only shows now and then.
+        cwd = os.path.realpath(temp_dir(self))
+        for mode, name, args in ((PLAIN, None, []), (PID1, None, []),
+                                 (PLAIN, "dumb-init", []), (PLAIN, None, ["--setsid"])):
+            with self.subTest(mode=mode, name=name, args=args):
+                seen = set()
+                for _ in range(30):
+                    argv = args + [helper("sigstate"), "--parent-cwd"]
+                    if name:
+                        code, out, err = self.run_named(name, argv, cwd=cwd)
+                    else:
+                        code, out, err = run_cinit(self, argv, mode, cwd=cwd)
+                    self.assertEqual(code, 0, err)
+                    seen.add(out.strip())
+                self.assertEqual(seen, {"parent_cwd=/"})
+        code, out, err = run_cinit(self, [helper("sigstate")], PLAIN, cwd=cwd)
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"\ncwd={cwd}\n", out, "the child starts where cinit was started")
+
     def test_default_child_shares_cinits_session(self):
         run = self.sigcatch([], PLAIN)
         child = run.main_child()

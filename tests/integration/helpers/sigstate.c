@@ -1,6 +1,7 @@
 // sigstate: reports the process state that cinit must hand to its child.
 //
 // Usage: sigstate [--sleep SECONDS]
+//        sigstate --parent-cwd
 //
 // Prints one "key=value" line each for pid, ppid, pgid, sid, tpgid (the
 // foreground process group of the terminal on fd 0, or -1), SigBlk and SigIgn
@@ -8,6 +9,10 @@
 // descriptors, from /proc/self/fd, without the one used to list them) and cwd,
 // then "end". With --sleep it then sleeps up to SECONDS (so that a test can
 // inspect cinit while this child is alive) and exits 0.
+//
+// With --parent-cwd it does nothing else: the first thing it does is read its
+// parent's working directory (/proc/PPID/cwd), which it prints as "parent_cwd=PATH",
+// so a test sees where cinit is at the earliest moment its child can look.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -69,11 +74,24 @@ static void print_fds(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--parent-cwd") == 0) {
+    char link[64];
+    char target[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/%d/cwd", (int)getppid());
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0) {
+      printf("parent_cwd=unknown (%s)\n", strerror(errno));
+      return 1;
+    }
+    target[n] = '\0';
+    printf("parent_cwd=%s\n", target);
+    return 0;
+  }
   long sleep_seconds = 0;
   if (argc == 3 && strcmp(argv[1], "--sleep") == 0) {
     sleep_seconds = strtol(argv[2], NULL, 10);
   } else if (argc != 1) {
-    fprintf(stderr, "usage: sigstate [--sleep SECONDS]\n");
+    fprintf(stderr, "usage: sigstate [--sleep SECONDS | --parent-cwd]\n");
     return 2;
   }
 
