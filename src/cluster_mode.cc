@@ -170,7 +170,7 @@ int RunCluster(const Options& options) {
     executor.Apply(action, dispatcher.queue());
   }
   dispatcher.Settle(Clock::now());
-  os::DropStartupPages();
+  std::optional<TimePoint> drop_pages_at = Clock::now() + os::kDropStartupPagesAfter;
   // One loop turn: wait, read the clock once, settle the queue, publish.
   while (!dispatcher.exit_code()) {
     publisher.Publish(Clock::now());
@@ -181,6 +181,11 @@ int RunCluster(const Options& options) {
     if (os::LogPending()) {
       wake = Earliest(wake, Clock::now() + os::kLogRetry);
     }
+    if (drop_pages_at && Clock::now() >= *drop_pages_at) {
+      os::DropStartupPages();
+      drop_pages_at.reset();
+    }
+    wake = Earliest(wake, drop_pages_at);
     loop.Wait(Earliest(due, wake), dispatcher.queue());
     const TimePoint now = Clock::now();
     if (due && *due <= now) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -61,6 +62,8 @@ UniqueFd DetachFromInheritedState();
 // needs again is a minor fault away (the kernel maps it with its 64 KiB
 // fault-around window). Never writable pages: nothing is lost.
 void DropStartupPages();
+// When the loops call it: a run that ends sooner (`cinit true`) never pays for it.
+inline constexpr std::chrono::milliseconds kDropStartupPagesAfter{500};
 
 // Writes bytes to a new read-only file that other processes can open, for the
 // bind shim's LD_PRELOAD: in /run/cinit (created 0755 if missing), else /tmp.
