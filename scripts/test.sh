@@ -23,4 +23,4 @@ ctest --test-dir build --output-on-failure -j2 "$@"
 # target briefly (fuzz/run.sh; run it for longer by hand). CINIT_SANITIZE=0 and
 # CINIT_FUZZ_SECONDS=0 leave them out.
 [ "${CINIT_SANITIZE:-1}" = 0 ] || scripts/sanitize.sh
-[ "${CINIT_FUZZ_SECONDS:-15}" = 0 ] || FUZZ_JOBS=2 fuzz/run.sh "${CINIT_FUZZ_SECONDS:-15}"
+[ "${CINIT_FUZZ_SECONDS:-10}" = 0 ] || FUZZ_JOBS=2 fuzz/run.sh "${CINIT_FUZZ_SECONDS:-10}"
