@@ -11,7 +11,9 @@ packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-de
 if [ "${1:-}" != "--build-only" ]; then
   packages+=(python3 python3-yaml util-linux procps tmux podman runc musl-tools)
   # The code must build with Debian 12's clang as well as its gcc (the test suite builds both).
-  packages+=(clang)
+  # libclang-rt-14-dev (only recommended by clang) holds libFuzzer and the ASan/UBSan
+  # runtimes: fuzz/run.sh and scripts/sanitize.sh need them; llvm-14 symbolizes reports.
+  packages+=(clang libclang-rt-14-dev llvm-14)
   # The cluster tests run real Node apps: Debian's nodejs when no node is installed.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

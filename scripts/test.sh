@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds with warnings as errors, and runs
-# the unit tests (doctest) and the integration tests (real static binary as PID 1).
+# the unit tests (doctest) and the integration tests (real static binary as PID 1);
+# then the sanitizer run (scripts/sanitize.sh) and the fuzz targets (fuzz/run.sh).
 # Integration tests need root (or unprivileged user namespaces) for unshare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,8 @@ CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_COMPILE_WARNING_AS_ERROR=
 cmake --build build-clang -j"$(nproc)" >/dev/null
 ctest --test-dir build-clang -L unit -j2 --output-on-failure | tail -n 3
 ctest --test-dir build --output-on-failure -j2 "$@"
+# The same tests with ASan + UBSan (a dynamic cinit in build-asan/), then every fuzz
+# target briefly (fuzz/run.sh; run it for longer by hand). CINIT_SANITIZE=0 and
+# CINIT_FUZZ_SECONDS=0 leave them out.
+[ "${CINIT_SANITIZE:-1}" = 0 ] || scripts/sanitize.sh
+[ "${CINIT_FUZZ_SECONDS:-10}" = 0 ] || FUZZ_JOBS=2 fuzz/run.sh "${CINIT_FUZZ_SECONDS:-10}"

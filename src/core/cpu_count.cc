@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace cinit {
 namespace {
@@ -34,7 +35,9 @@ std::optional<int> QuotaToCpus(long long quota, long long period) {
   if (quota <= 0 || period <= 0) {
     return std::nullopt;
   }
-  return static_cast<int>(std::max(1LL, quota / period));
+  // cgroup v2 allows quotas far above INT_MAX CPUs (2^44 us per 1 ms period).
+  return static_cast<int>(
+      std::clamp<long long>(quota / period, 1, std::numeric_limits<int>::max()));
 }
 
 }  // namespace

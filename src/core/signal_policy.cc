@@ -149,8 +149,10 @@ int ParseSignal(std::string_view text) {
       return 0;
     }
     int offset = number(rest.substr(1));
-    int signo = origin + sign * offset;
-    return (offset >= 0 && signo >= RtMin() && signo <= RtMax()) ? signo : 0;
+    if (offset < 0 || offset > RtMax() - RtMin()) {
+      return 0;  // also keeps origin + offset from overflowing
+    }
+    return origin + sign * offset;
   };
   if (int signo = relative("RTMIN", RtMin(), +1)) {
     return signo;

@@ -21,7 +21,9 @@ void TakeInheritedEnv(const std::vector<std::string_view>& environ, WorkerEnvBas
   for (std::string_view entry : environ) {
     std::string_view name = entry.substr(0, entry.find('='));
     if (name == "LD_PRELOAD") {
-      base->ld_preload = std::string(entry.substr(name.size() + 1));
+      if (name.size() < entry.size()) {  // "LD_PRELOAD" without '=' sets nothing
+        base->ld_preload = std::string(entry.substr(name.size() + 1));
+      }
     } else if (!IsSetPerWorker(name, base->instance_var)) {
       base->inherited.emplace_back(entry);
     }
