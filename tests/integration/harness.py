@@ -77,6 +77,23 @@ def _build_helpers() -> str:
 
 
 CINIT = _find_cinit()
+
+
+def _is_static(path: str) -> bool:
+    """True when the ELF file has no PT_INTERP (no dynamic loader): the shipped form."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    return all(struct.unpack_from("<I", table, i * phentsize)[0] != 3 for i in range(phnum))
+
+
+# Memory figures (RSS) are asserted only on the shipped static binary: a sanitizer
+# build (scripts/sanitize.sh: dynamic, ASan's shadow memory and quarantine) has its own.
+CINIT_IS_STATIC = _is_static(CINIT)
 HELPERS = os.path.abspath(os.environ.get("CINIT_HELPERS") or _build_helpers())
 
 

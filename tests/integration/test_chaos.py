@@ -12,7 +12,8 @@ worker, one after another; cinit's RSS and fd count after the last one against a
 the first ten (fds equal; RSS within 8 KiB: two pages. cinit before the one-way shell
 kept every dead worker's pid and grew by 20 KiB over the same 300 reloads).
 
-Both print their figures (kills survived, reloads, RSS and fds before -> after) on
+RSS is asserted only on the static binary (not in scripts/sanitize.sh's ASan build). Both
+print their figures (kills survived, reloads, RSS and fds before -> after) on
 stderr, for the closing notes. The seed is printed too: CINIT_CHAOS_SEED reruns one.
 """
 
@@ -25,7 +26,7 @@ import threading
 import time
 import unittest
 
-from harness import DEADLINE, descendants_of, proc_stat, status_field, wait_for
+from harness import CINIT_IS_STATIC, DEADLINE, descendants_of, proc_stat, status_field, wait_for
 from reload_support import Cluster, free_port, http_get, ns_pid
 from test_health import probe
 
@@ -136,7 +137,8 @@ class Chaos(unittest.TestCase):
                f"{scales} scales; requests {served[0]} ok, {served[1]} failed; "
                f"RSS {rss0} -> {rss1} KiB, fds {fds0} -> {fds1}")
         self.assertEqual(fds1, fds0, "fd count changed")
-        self.assertLess(rss1 - rss0, 512, "RSS grew")
+        if CINIT_IS_STATIC:
+            self.assertLess(rss1 - rss0, 512, "RSS grew")
         code, err = cluster.stop()
         self.assertIn(code, (0, 1), err)
 
@@ -158,7 +160,8 @@ class Soak(unittest.TestCase):
         report(f"soak: {SOAK_RELOADS} reloads; RSS {base[0]} -> {rss1} KiB, "
                f"fds {base[1]} -> {fds1}")
         self.assertEqual(fds1, base[1], "fd count changed")
-        self.assertLessEqual(rss1 - base[0], 8, "RSS grew")
+        if CINIT_IS_STATIC:
+            self.assertLessEqual(rss1 - base[0], 8, "RSS grew")
         code, err = cluster.stop()
         self.assertEqual(code, 0, err)
 
