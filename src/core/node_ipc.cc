@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "json_text.h"
@@ -34,7 +35,12 @@ Message ParseQuery(const json& msg) {
   if (auto it = msg.find("address"); it != msg.end() && it->is_string()) {
     query.address = it->get<std::string>();
   }
+  // Nothing narrowed out of range: 4294967376 is no port 80 (the ports' own rule
+  // is checked below, where it depends on the kind of server).
   auto port = Integer(msg, "port");
+  if (port && (*port < INT32_MIN || *port > INT32_MAX)) {
+    return Malformed{fmt::format("queryServer with port {}", *port)};
+  }
   query.port = port ? static_cast<int>(*port) : 0;
   auto type = msg.find("addressType");
   if (type != msg.end() && type->is_string()) {
@@ -53,6 +59,9 @@ Message ParseQuery(const json& msg) {
                            : ServerQuery::Type::kTcp4;
   }
   if (auto fd = Integer(msg, "fd")) {
+    if (*fd < -1 || *fd > INT32_MAX) {
+      return Malformed{fmt::format("queryServer with fd {}", *fd)};
+    }
     query.fd = static_cast<int>(*fd);
   }
   if (auto flags = Integer(msg, "flags")) {

@@ -139,6 +139,20 @@ TEST_SUITE("node_ipc") {
     CHECK(ack["ack"] == 7);
     CHECK_FALSE(ack.contains("act"));
   }
+
+  TEST_CASE("queryServer port and fd out of range are refused before any narrowing") {
+    // A port beyond 32 bits that wraps to 80 in an int, and an fd that wraps to 3.
+    CHECK(std::holds_alternative<Malformed>(
+        Parse(R"({"cmd":"NODE_CLUSTER","act":"queryServer","seq":1,"port":4294967376,)"
+              R"("addressType":4})")));
+    CHECK(std::holds_alternative<Malformed>(Parse(
+        R"({"cmd":"NODE_CLUSTER","act":"queryServer","seq":1,"port":0,"fd":4294967299,)"
+        R"("addressType":4})")));
+    auto ok = Parse(
+        R"({"cmd":"NODE_CLUSTER","act":"queryServer","seq":1,"port":80,"addressType":4})");
+    REQUIRE(std::holds_alternative<ServerQuery>(ok));
+    CHECK(std::get<ServerQuery>(ok).port == 80);
+  }
 }
 
 }  // namespace cinit
