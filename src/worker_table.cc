@@ -26,6 +26,10 @@ const WorkerTable::Entry* WorkerTable::Find(int worker_id) const {
   return it == by_id_.end() ? nullptr : &it->second;
 }
 
+bool WorkerTable::MaySpeakFor(const os::Peer& peer, const Entry& worker) const {
+  return peer.uid == own_uid_ || peer.uid == os::UidOf(worker.pid);
+}
+
 std::optional<int> WorkerTable::OfPeer(const os::Peer& peer) const {
   int pid = peer.pid;
   for (int depth = 0; depth < 8 && pid > 1; ++depth) {
@@ -34,7 +38,7 @@ std::optional<int> WorkerTable::OfPeer(const os::Peer& peer) const {
       if (worker.start_time != 0 && os::StartTimeOf(worker.pid) != worker.start_time) {
         return std::nullopt;  // the worker is gone and its pid is another process's
       }
-      if (peer.uid != own_uid_ && peer.uid != os::UidOf(worker.pid)) {
+      if (!MaySpeakFor(peer, worker)) {
         return std::nullopt;
       }
       return it->second;

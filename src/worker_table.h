@@ -34,6 +34,9 @@ class WorkerTable {
   // time: not a reused pid), and the peer runs as cinit's uid or the worker's
   // current one. Anything else is no worker's.
   std::optional<int> OfPeer(const os::Peer& peer) const;
+  // The uid part of that rule alone, for a sender that is gone: it ran as cinit's
+  // uid or as worker's current one.
+  bool MaySpeakFor(const os::Peer& peer, const Entry& worker) const;
 
  private:
   int own_uid_;

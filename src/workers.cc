@@ -28,8 +28,6 @@ Status Workers::Open() {
   if (Status s = sockets_.OpenListen(config_.listen); !s.ok()) {
     return s;
   }
-  notify_.Open();
-  env_.notify_socket = notify_.name();
   if (config_.bind_shim) {
     shim_.Open();
     env_.shim_path = shim_.path();
@@ -74,6 +72,10 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
       spec.stderr_fd = err.get();
     }
   }
+  // A NOTIFY_SOCKET of its own: the socket names the worker (notify_socket.h).
+  if (std::string notify = notify_.Add(worker_id); !notify.empty()) {
+    launch.env.push_back("NOTIFY_SOCKET=" + notify);
+  }
   spec.env = std::move(launch.env);
   pid_t pid = 0;
   if (Status s = os::Spawn(spec, &pid); !s.ok()) {
@@ -94,6 +96,7 @@ void Workers::AskToLeave(int worker_id) { node_.AskToLeave(worker_id); }
 void Workers::Forget(int worker_id) {
   node_.Drop(worker_id);
   shim_.Drop(worker_id);
+  notify_.Drop(worker_id);
   table_.Remove(worker_id);
   sockets_.Release(worker_id);
 }

@@ -45,8 +45,9 @@ class Workers {
 
   Workers(Config config, EventLoop* loop);
 
-  // Opens the --listen sockets (a failure is a start-up failure), the notify
-  // socket and the shim's file and socket (failures there are warnings).
+  // Opens the --listen sockets (a failure is a start-up failure) and the shim's
+  // file and socket (failures there are warnings). Each worker's notify socket is
+  // opened by Spawn.
   Status Open();
   // Whether workers load the bind shim (it was asked for and could be written).
   bool has_shim() const { return !shim_.path().empty(); }

@@ -5,6 +5,7 @@ of a fresh PID namespace, and asserts that cinit goes on: alive, answering, serv
 with the right workers, and saying clearly what went wrong.
 
   - a process takes a dead worker's pid and asks the bind shim for the port: refused;
+  - READY=1 from a process that exited before cinit read it (systemd-notify): counts;
   - a read-only /run: the message names the directory and EROFS, not mkfifo's ENOENT;
   - RLIMIT_NOFILE of 64: workers start and serve; a worker tree that bound many ports
     and left: cinit does not keep them all;
@@ -169,6 +170,27 @@ class FdLimits(unittest.TestCase):
         self.assertLess(held, 40, f"cinit holds {held} fds after {len(ports)} ports were bound")
         run.signal(signal.SIGTERM)
         run.wait()
+
+
+class NotifyFromAGoneSender(unittest.TestCase):
+    def test_ready_from_a_child_that_has_exited_still_counts(self):
+        # `systemd-notify --ready` in a wrapper: the sender is gone before cinit reads
+        # its datagram. cinit is stopped meanwhile, so that is certain here.
+        cluster = Cluster(self, 1, app="python",
+                          env={"RELOAD_MODE": "notify-child", "RELOAD_START_DELAY_MS": "500"})
+        cinit = cluster.cinit_pid()
+        wait_for(lambda: cluster.live_children(), what="the worker")
+        os.kill(cinit, signal.SIGSTOP)
+        try:
+            cluster.wait_event("ready")
+            wait_for(lambda: not [p for p in cluster.live_children()
+                                  for q in children_of(p)], what="the sender to exit")
+        finally:
+            os.kill(cinit, signal.SIGCONT)
+        cluster.wait_log(") is online (ready)")
+        self.assertNotIn("ignored READY=1", cluster.err())
+        code, err = cluster.stop()
+        self.assertEqual(code, 0, err)
 
 
 class SpawnFailures(unittest.TestCase):
