@@ -115,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view script = cinit::fuzz::AsText(data, size);
   Conversation talk;
   Model model;
+  bool leaving = false;  // AskToLeave was called: queries are dropped, not answered
   while (!script.empty()) {
     auto op = static_cast<unsigned char>(script.front());
     script.remove_prefix(1);
@@ -135,7 +136,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         cinit::node::Message message = cinit::node::Parse(line);
         Conversation::Heard heard = talk.Receive(message);
         bool is_query = std::holds_alternative<cinit::node::ServerQuery>(message);
-        FUZZ_CHECK((heard == Conversation::Heard::kQuery) == is_query);
+        const Conversation::Heard query_heard =
+            leaving ? Conversation::Heard::kDropped : Conversation::Heard::kQuery;
+        FUZZ_CHECK((heard == query_heard) == is_query);
         if (std::holds_alternative<cinit::node::HandleAck>(message)) {
           model.unacked = false;
         } else if (std::holds_alternative<cinit::node::HandleNack>(message) &&
@@ -144,7 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           model.resend = model.handle_line;
           model.resend_fd = model.handle_fd;
         }
-        if (is_query) {
+        if (is_query && !leaving) {
           unsigned b = arg();
           int fd = (b & 1) != 0 ? 3 + static_cast<int>(b >> 1) % 4
                                 : -(1 + static_cast<int>(b >> 1));
@@ -154,6 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case 2:
         talk.AskToLeave();
+        leaving = true;
         break;
       case 3:
       case 4:  // a short write
