@@ -24,7 +24,6 @@
 namespace cinit::os {
 namespace {
 
-
 // Writes pid in decimal over the spaces reserved after "LISTEN_PID=".
 void FillPid(char* digits, size_t room, pid_t pid) {
   char text[16];
@@ -106,10 +105,10 @@ void ChildSays(std::initializer_list<const char*> parts) {
   for (size_t i = 0; i < count; ++i) {
     staged[i] = fcntl(spec.fds[i], F_DUPFD_CLOEXEC, 3 + static_cast<int>(count));
     if (staged[i] < 0) {
-      ChildSays({"cinit: cannot pass '", argv[0], "' its descriptors: ",
-                 DescribeErrno(errno),
-                 errno == EMFILE ? " (RLIMIT_NOFILE is too low for cinit and its workers)\n"
-                                 : "\n"});
+      ChildSays(
+          {"cinit: cannot pass '", argv[0], "' its descriptors: ", DescribeErrno(errno),
+           errno == EMFILE ? " (RLIMIT_NOFILE is too low for cinit and its workers)\n"
+                           : "\n"});
       _exit(kExitCannotExecute);
     }
   }
