@@ -94,6 +94,22 @@ def _is_static(path: str) -> bool:
 # Memory figures (RSS) are asserted only on the shipped static binary: a sanitizer
 # build (scripts/sanitize.sh: dynamic, ASan's shadow memory and quarantine) has its own.
 CINIT_IS_STATIC = _is_static(CINIT)
+
+
+def tcp_sockets() -> list[tuple[int, str, str]]:
+    """(local port, state in hex, inode) of every TCP socket in /proc/net/tcp{,6} of
+    this network namespace (state "0A" is TCP_LISTEN)."""
+    result = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            fields = row.split()
+            result.append((int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]))
+    return result
 HELPERS = os.path.abspath(os.environ.get("CINIT_HELPERS") or _build_helpers())
 
 

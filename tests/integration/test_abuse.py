@@ -34,7 +34,7 @@ import threading
 import unittest
 
 from harness import CINIT, CINIT_IS_STATIC, DEADLINE, PID1, children_of, start_cinit, status_field, temp_dir, wait_for
-from reload_support import APP_PY, APPS, Cluster, environ_of, free_port, ns_pid
+from reload_support import APP_PY, APPS, Cluster, cpu_seconds, environ_of, free_port, ns_pid
 from test_health import probe, try_probe
 
 
@@ -386,23 +386,17 @@ class HealthUnderAbuse(unittest.TestCase):
         # while the listener stays readable.
         idle = [socket.create_connection(("127.0.0.1", health), timeout=1) for _ in range(12)]
         self.addCleanup(lambda: [s.close() for s in idle])
-        before = _cpu_seconds(cinit)
+        before = cpu_seconds(cinit)
         t0 = time.monotonic()
         results: list = []
         _probe_while(health, lambda: time.monotonic() < t0 + 2.0, results)
-        spent = _cpu_seconds(cinit) - before
+        spent = cpu_seconds(cinit) - before
         wall = time.monotonic() - t0
         self.assertLess(spent, 0.5 * wall, f"cinit used {spent:.2f} s of CPU in {wall:.2f} s")
         self.assertEqual([r for r in results if r != 200], [],
                          f"{len(results)} probes while out of fds")
         run.signal(signal.SIGTERM)
         run.wait()
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class StatusFile(unittest.TestCase):

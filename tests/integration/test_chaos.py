@@ -26,7 +26,8 @@ import threading
 import time
 import unittest
 
-from harness import CINIT_IS_STATIC, DEADLINE, descendants_of, proc_stat, status_field, wait_for
+from harness import (CINIT_IS_STATIC, DEADLINE, descendants_of, proc_stat, status_field,
+                     tcp_sockets, wait_for)
 from reload_support import Cluster, free_port, http_get, ns_pid
 from test_health import probe
 
@@ -40,18 +41,7 @@ def rss_kib(pid: int) -> int:
 
 def _tcp_connections() -> set[str]:
     """Socket inodes of TCP sockets that are not listening (connections, in any state)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                rows = f.read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for row in rows:
-            fields = row.split()
-            if fields[3] != "0A":  # TCP_LISTEN
-                inodes.add(fields[9])
-    return inodes
+    return {inode for _, state, inode in tcp_sockets() if state != "0A"}
 
 
 def fd_count(pid: int) -> int:

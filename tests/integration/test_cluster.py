@@ -23,7 +23,7 @@ import unittest
 from collections import Counter
 from typing import Optional
 
-from harness import (DEADLINE, HERE, PID1, SUBREAPER, Process, children_of, proc_stat,
+from harness import (DEADLINE, tcp_sockets, HERE, PID1, SUBREAPER, Process, children_of, proc_stat,
                      start_cinit, wait_for)
 
 APPS = os.path.join(HERE, "apps")
@@ -114,20 +114,10 @@ def wait_serving(port: int, host: str = "127.0.0.1") -> tuple[int, str]:
 
 
 def listening_sockets(port: int) -> set[int]:
-    """Inodes of the TCP sockets listening on `port` (any address), from
-    /proc/net/tcp{,6} of this network namespace (the workers' one too)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                rows = f.read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for row in rows:
-            fields = row.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(int(fields[9]))
-    return inodes
+    """Inodes of the TCP sockets listening on `port` (any address), in this network
+    namespace (the workers' one too)."""
+    return {int(inode) for local, state, inode in tcp_sockets()
+            if state == "0A" and local == port}
 
 
 def socket_inodes(pid: int) -> set[int]:
