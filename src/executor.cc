@@ -13,6 +13,10 @@ void Executor::Apply(const Action& action, EventQueue* queue) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, SendSignal>) {
           os::SendSignal(a.pid, a.signo);
+        } else if constexpr (std::is_same_v<T, SignalTree>) {
+          os::SignalGroup(a.pgid, a.signo);
+        } else if constexpr (std::is_same_v<T, CheckTree>) {
+          queue->push_back(TreeChecked{a.worker_id, !os::GroupExists(a.pgid)});
         } else if constexpr (std::is_same_v<T, SignalEveryone>) {
           os::SignalEveryone(a.signo);
         } else if constexpr (std::is_same_v<T, ReapChildren>) {

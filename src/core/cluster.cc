@@ -59,10 +59,27 @@ Event ClusterSignalEvent(int signo) {
   return SignalReceived{signo};
 }
 
+namespace {
+
+// How often an exiting worker's tree is looked at (besides after every reap: its
+// last process may be no child of cinit's).
+constexpr milliseconds kTreeCheckEvery{100};
+
+// Why a worker that exits at once, with no HELLO from the shim, while another
+// worker runs, likely does so.
+constexpr const char* kBindHint =
+    "the bind shim never loaded in it while another worker runs: a program the shim "
+    "cannot reach (Go, a static or set-uid binary, LD_PRELOAD removed on the way) fails "
+    "to bind the shared port (EADDRINUSE); pass it the socket with --listen "
+    "(LISTEN_FDS), or run one worker (-i 1)";
+
+}  // namespace
+
 int Cluster::online_workers() const {
-  return static_cast<int>(std::count_if(
-      workers_.begin(), workers_.end(),
-      [](const auto& entry) { return entry.second.state == WorkerState::kOnline; }));
+  return static_cast<int>(
+      std::count_if(workers_.begin(), workers_.end(), [](const auto& entry) {
+        return entry.second.state == WorkerState::kOnline && !entry.second.exiting();
+      }));
 }
 
 void Cluster::FillSnapshot(TimePoint started, TimePoint now,
@@ -84,6 +101,7 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
   out->orphans_reaped = orphans_reaped_;
   out->signals_forwarded = signals_forwarded_;
   out->spawn_failures = spawn_failures_;
+  out->trees_left = trees_left_;
   out->restarts = 0;
   for (const auto& slot : slots_) {
     out->restarts += static_cast<uint64_t>(slot.restarts);
@@ -93,7 +111,7 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
     health::WorkerView view;
     view.instance = worker.slot;
     view.pid = worker.pid;
-    view.state = WorkerStateName(worker.state);
+    view.state = worker.exiting() ? "exiting" : WorkerStateName(worker.state);
     view.generation = worker.generation;
     view.restarts = slots_[static_cast<size_t>(worker.slot)].restarts;
     view.started_at = seconds(worker.started_at);
@@ -124,6 +142,7 @@ std::optional<TimePoint> Cluster::NextDeadline() const {
   for (const auto& [id, worker] : workers_) {
     consider(worker.deadline);
     consider(worker.hello_due);
+    consider(worker.check_at);
   }
   return next;
 }
@@ -149,6 +168,8 @@ void Cluster::Handle(const Event& event, TimePoint now, std::vector<Action>* act
           OnReloadRequested(e, now, actions);
         } else if constexpr (std::is_same_v<T, ScaleRequested>) {
           OnScale(e.workers, now, actions);
+        } else if constexpr (std::is_same_v<T, TreeChecked>) {
+          OnTreeChecked(e, now, actions);
         }
       },
       event);
@@ -170,11 +191,10 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
           workers_.size());
       StopAll(now, 0, actions);
     } else if (phase_ == Phase::kStopping) {
-      Log(Level::kInfo, "{} again: skipping the graceful step", SignalName(signo));
+      Log(Level::kInfo, "{} again: SIGKILL in at most {} ms", SignalName(signo),
+          config_.kill_timeout.count());
       for (auto& [id, worker] : workers_) {
-        if (worker.state != WorkerState::kTerminating) {
-          StopWorker(worker, now, /*graceful=*/false, actions);
-        }
+        StopWorker(worker, now, /*graceful=*/false, actions);
       }
     } else {
       actions->push_back(SignalEveryone{signo});
@@ -187,7 +207,7 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
   }
   const int out = config_.rewrite.Apply(signo);
   for (const auto& [id, worker] : workers_) {
-    if (worker.pid > 0 && out != 0) {
+    if (worker.pid > 0 && !worker.exiting() && out != 0) {
       actions->push_back(SendSignal{worker.pid, out});
       ++signals_forwarded_;
     }
@@ -200,22 +220,91 @@ void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
   for (const auto& child : reaped.children) {
     ExitInfo exit = DecodeWaitStatus(child.wait_status);
     auto it = std::find_if(workers_.begin(), workers_.end(), [&](const auto& entry) {
-      return entry.second.pid == child.pid;
+      return entry.second.pid == child.pid && !entry.second.exiting();
     });
     if (it == workers_.end()) {
       ++orphans_reaped_;
       Log(Level::kDebug, "reaped pid {} ({})", child.pid, exit.Describe());
       continue;
     }
-    WorkerInfo worker = it->second;
-    Forget(it, actions);
-    OnWorkerExit(worker, exit, now, actions);
+    // Its process group is the rest of its tree: the worker is done when that is
+    // empty too (OnTreeChecked).
+    it->second.exit = exit;
+    it->second.exited_at = now;
   }
-  DropRetiredSlots();
+  // This reap may have emptied the tree of any exiting worker.
+  for (const auto& [id, worker] : workers_) {
+    if (worker.exiting()) {
+      actions->push_back(CheckTree{id, worker.pid});
+    }
+  }
   if (phase_ == Phase::kDraining) {
     drain_.OnReaped(reaped.none_left, actions);
-  } else if (phase_ == Phase::kStopping) {
-    MaybeFinishStop(now, reaped.none_left, actions);
+  }
+}
+
+void Cluster::OnTreeChecked(const TreeChecked& checked, TimePoint now,
+                            std::vector<Action>* actions) {
+  auto it = workers_.find(checked.worker_id);
+  if (it == workers_.end() || !it->second.exiting()) {
+    return;
+  }
+  WorkerInfo& worker = it->second;
+  if (checked.empty || worker.abandoned) {
+    if (!checked.empty) {
+      Log(Level::kWarning,
+          "worker {} (pid {}): processes of its group survive SIGKILL; no longer waiting "
+          "for them",
+          worker.slot, worker.pid);
+      stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
+    }
+    Finish(worker.id, now, actions);
+    return;
+  }
+  worker.check_at = now + kTreeCheckEvery;
+  if (worker.tree_left) {
+    return;
+  }
+  // First sight of what it left behind: a wrapper's child (npm → sh → node), a
+  // server's own workers. They are stopped before the slot counts as free.
+  worker.tree_left = true;
+  ++trees_left_;
+  const bool stopping =
+      worker.state == WorkerState::kLeaving || worker.state == WorkerState::kTerminating;
+  if (!stopping) {
+    worker.deadline = now + config_.kill_timeout;
+  }
+  const long long left_ms =
+      worker.deadline
+          ? std::chrono::duration_cast<milliseconds>(*worker.deadline - now).count()
+          : 0;
+  if (worker.tree_signalled || worker.killed) {
+    Log(Level::kInfo,
+        "worker {} (pid {}) {}; waiting for the rest of its process group (SIGKILL in "
+        "{} ms)",
+        worker.slot, worker.pid, worker.exit->Describe(), left_ms);
+    return;
+  }
+  Log(stopping ? Level::kInfo : Level::kWarning,
+      "worker {} (pid {}) {}, leaving processes of its group behind: sending them {} "
+      "(SIGKILL in {} ms)",
+      worker.slot, worker.pid, worker.exit->Describe(), SignalName(config_.stop_signal),
+      left_ms);
+  worker.tree_signalled = true;
+  actions->push_back(SignalTree{worker.pid, config_.stop_signal});
+}
+
+void Cluster::Finish(int worker_id, TimePoint now, std::vector<Action>* actions) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    return;
+  }
+  WorkerInfo worker = it->second;
+  Forget(it, actions);
+  OnWorkerExit(worker, *worker.exit, now, actions);
+  DropRetiredSlots();
+  if (phase_ == Phase::kStopping) {
+    MaybeFinishStop(now, !children_left_, actions);
   }
 }
 
@@ -266,22 +355,60 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     }
     return;
   }
-  bool crashed = now - worker.started_at < config_.min_uptime;
+  const auto lived = worker.exited_at - worker.started_at;
+  bool crashed = lived < config_.min_uptime;
   Log(Level::kWarning, "worker {} (pid {}) {}{}", worker.slot, worker.pid,
       exit.Describe(),
-      crashed
-          ? fmt::format(
-                " {} ms after its start",
-                std::chrono::duration_cast<milliseconds>(now - worker.started_at).count())
-          : "");
-  if (crashed && slot.crashes_in_a_row + 1 > config_.max_restarts) {
+      crashed ? fmt::format(" {} ms after its start",
+                            std::chrono::duration_cast<milliseconds>(lived).count())
+              : "");
+  // Patience for an app that has served; little for one that never came online.
+  const int limit = ever_online_
+                        ? config_.max_restarts
+                        : std::min(config_.max_restarts, config_.never_online_restarts);
+  if (crashed && slot.crashes_in_a_row + 1 > limit) {
     Log(Level::kError,
-        "worker {} crashed {} times in a row, each within {} ms of its start: giving up",
-        worker.slot, slot.crashes_in_a_row + 1, config_.min_uptime.count());
+        "worker {} crashed {} times in a row, each within {} ms of its start{}: giving "
+        "up; {}",
+        worker.slot, slot.crashes_in_a_row + 1, config_.min_uptime.count(),
+        ever_online_ ? "" : ", and no worker has ever been online",
+        GiveUpReason(worker, exit));
     StopAll(now, kExitGaveUp, actions);
     return;
   }
+  if (crashed && MayHaveLostTheBind(worker) && !bind_hint_given_) {
+    bind_hint_given_ = true;
+    Log(Level::kWarning, "worker {} (pid {}): {}", worker.slot, worker.pid, kBindHint);
+  }
   ScheduleRestart(slot, crashed, now);
+}
+
+bool Cluster::MayHaveLostTheBind(const WorkerInfo& worker) const {
+  if (!config_.shim || worker.shim_loaded) {
+    return false;
+  }
+  // Another worker of the app runs: it may hold the port the shim could not share
+  // (it need not be online to cinit: a Go server binds without the shim).
+  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
+    return entry.first != worker.id && !entry.second.exiting() && entry.second.pid > 0;
+  });
+}
+
+std::string Cluster::GiveUpReason(const WorkerInfo& worker, const ExitInfo& exit) const {
+  std::string last = "the last one " + exit.Describe();
+  if (exit.signo == 0 && exit.code == 127) {
+    return last + ": the command was not found";
+  }
+  if (exit.signo == 0 && exit.code == 126) {
+    return last + ": the command cannot be executed";
+  }
+  if (MayHaveLostTheBind(worker)) {
+    return last + ": " + kBindHint;
+  }
+  if (exit.signo != 0) {
+    return last + ": it crashed, or something outside cinit killed it";
+  }
+  return last + ": its own output above says why";
 }
 
 void Cluster::ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now) {
@@ -376,9 +503,10 @@ void Cluster::OnReport(const WorkerReport& report, TimePoint now,
   switch (report.kind) {
     case WorkerReport::Kind::kListening:
     case WorkerReport::Kind::kReady:
-      if (worker.state == WorkerState::kStarting) {
+      if (worker.state == WorkerState::kStarting && !worker.exiting()) {
         worker.state = WorkerState::kOnline;
         worker.online_at = now;
+        ever_online_ = true;
         Log(Level::kInfo, "worker {} (pid {}) is online ({})", worker.slot, worker.pid,
             report.kind == WorkerReport::Kind::kReady ? "ready" : "listening");
         if (IsReplacement(worker)) {
@@ -388,6 +516,7 @@ void Cluster::OnReport(const WorkerReport& report, TimePoint now,
       break;
     case WorkerReport::Kind::kShimLoaded:
       worker.hello_due.reset();  // every process of its tree says HELLO: the first counts
+      worker.shim_loaded = true;
       break;
     case WorkerReport::Kind::kBooted:
       break;
@@ -412,6 +541,13 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
     }
   }
   for (auto& [id, worker] : workers_) {
+    if (worker.check_at && *worker.check_at <= now) {
+      worker.check_at.reset();
+      actions->push_back(CheckTree{id, worker.pid});
+    }
+    if (worker.exiting()) {
+      worker.hello_due.reset();
+    }
     if (worker.hello_due && *worker.hello_due <= now) {
       worker.hello_due.reset();
       Log(Level::kWarning,
@@ -434,6 +570,22 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
 
 void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
                                std::vector<Action>* actions) {
+  if (worker.exiting()) {
+    // Its own process is gone; what is left of its tree had its time.
+    if (!worker.killed) {
+      Log(Level::kWarning,
+          "worker {} (pid {}): processes of its group still running: sending SIGKILL",
+          worker.slot, worker.pid);
+      worker.killed = true;
+      worker.deadline = now + Drain::kKillWait;
+      actions->push_back(SignalTree{worker.pid, SIGKILL});
+    } else {
+      worker.deadline.reset();
+      worker.abandoned = true;
+      actions->push_back(CheckTree{worker.id, worker.pid});
+    }
+    return;
+  }
   if (worker.state != WorkerState::kStarting) {
     AdvanceStop(worker, now, actions);
     return;
@@ -454,6 +606,7 @@ void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
       worker.slot, worker.pid, config_.listen_timeout.count());
   worker.state = WorkerState::kOnline;
   worker.online_at = now;
+  ever_online_ = true;
   HandOver(worker, now, actions);
 }
 
@@ -662,44 +815,70 @@ void Cluster::StopAll(TimePoint now, int exit_code, std::vector<Action>* actions
 
 void Cluster::StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
                          std::vector<Action>* actions) {
-  if (worker.pid == 0) {
-    return;  // not spawned yet; OnSpawned stops it as soon as it is
+  if (worker.pid == 0 || worker.killed) {
+    return;  // not spawned yet (OnSpawned stops it as soon as it is), or SIGKILLed
   }
+  const TimePoint soon = now + config_.kill_timeout;
+  const bool in_stop = worker.exiting() || worker.state == WorkerState::kLeaving ||
+                       worker.state == WorkerState::kTerminating;
+  if (in_stop) {
+    if (graceful) {
+      return;  // already on its way out: its clock runs on
+    }
+    // Hurried (a second SIGTERM): at most kill_timeout more.
+    worker.deadline = worker.deadline ? std::min(*worker.deadline, soon) : soon;
+    if (worker.state == WorkerState::kLeaving && !worker.exiting()) {
+      worker.state = WorkerState::kTerminating;
+      worker.stop_at = now;
+      worker.tree_signalled = true;
+      actions->push_back(SignalTree{worker.pid, config_.stop_signal});
+    }
+    return;
+  }
+  // One rule for every kind: asked to leave in the way it understands, then
+  // graceful_timeout (then, for Node, the stop signal and kill_timeout), SIGKILL.
+  worker.stop_at = now;
+  worker.deadline = graceful ? now + config_.graceful_timeout : soon;
   if (graceful && config_.node_ipc) {
     worker.state = WorkerState::kLeaving;
-    worker.deadline = now + config_.graceful_timeout;
     actions->push_back(AskWorkerToLeave{worker.id});
     return;
   }
   worker.state = WorkerState::kTerminating;
-  worker.deadline = now + config_.kill_timeout;
-  actions->push_back(SendSignal{worker.pid, config_.stop_signal});
+  worker.tree_signalled = true;
+  actions->push_back(SignalTree{worker.pid, config_.stop_signal});
 }
 
 void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now,
                           std::vector<Action>* actions) {
   if (worker.state == WorkerState::kLeaving) {
+    // A Node worker that ignored 'shutdown' (pm2's reload does the same): the stop
+    // signal, so its own handler runs, and kill_timeout more.
     Log(Level::kWarning,
         "worker {} (pid {}) still running {} ms after shutdown: sending {}", worker.slot,
         worker.pid, config_.graceful_timeout.count(), SignalName(config_.stop_signal));
     StopWorker(worker, now, /*graceful=*/false, actions);
-  } else if (worker.state == WorkerState::kTerminating && !worker.killed) {
+    return;
+  }
+  if (!worker.killed) {
     Log(Level::kWarning,
         "worker {} (pid {}) still running {} ms after {}: sending SIGKILL", worker.slot,
-        worker.pid, config_.kill_timeout.count(), SignalName(config_.stop_signal));
+        worker.pid,
+        std::chrono::duration_cast<milliseconds>(now - worker.stop_at).count(),
+        SignalName(config_.stop_signal));
     worker.killed = true;
     worker.deadline = now + Drain::kKillWait;
-    actions->push_back(SendSignal{worker.pid, SIGKILL});
-  } else {
-    // SIGKILL did not end it within kKillWait (stuck in the kernel): stop
-    // waiting for it; the drain and cinit's exit will take it down.
-    Log(Level::kWarning, "worker {} (pid {}) survives SIGKILL; no longer waiting for it",
-        worker.slot, worker.pid);
-    worker.deadline.reset();
-    stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
-    Forget(workers_.find(worker.id), actions);  // invalidates `worker`: OnTick looks
-                                                // workers up by id
+    actions->push_back(SignalTree{worker.pid, SIGKILL});
+    return;
   }
+  // SIGKILL did not end it within kKillWait (stuck in the kernel): stop
+  // waiting for it; the drain and cinit's exit will take it down.
+  Log(Level::kWarning, "worker {} (pid {}) survives SIGKILL; no longer waiting for it",
+      worker.slot, worker.pid);
+  worker.deadline.reset();
+  stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
+  Forget(workers_.find(worker.id), actions);  // invalidates `worker`: OnTick looks
+                                              // workers up by id
 }
 
 void Cluster::Forget(std::map<int, WorkerInfo>::iterator it,

@@ -3,25 +3,39 @@
 // A Policy (events.h). State: N slots, each holding at most one live worker (a
 // process running COMMAND with the slot's index in the instance variable). A worker
 // goes kStarting → kOnline (it listens, or said 'ready') → kLeaving (asked to leave:
-// Node 'shutdown' + disconnect) → kTerminating (stop signal sent) → reaped; SIGKILL
-// follows kill_timeout in kTerminating.
+// Node 'shutdown' + disconnect) and/or kTerminating (the stop signal went to its
+// tree) → gone; SIGKILL to its tree ends the wait (see Signals).
+//
+// A worker is a tree: the process cinit started leads a process group of its own,
+// which everything it starts joins unless it leaves (setsid, setpgid). The stop
+// signal and SIGKILL go to the group. When the worker's own process has exited,
+// the worker stays, "exiting", until its group is empty (CheckTree): whatever is
+// left gets the stop signal, and SIGKILL at the stop's deadline (kill_timeout when
+// the worker was not being stopped). Only then is the slot free: its restart, the
+// next step of a reload and cinit's own exit wait for the whole tree.
 //
 // Supervision: a worker that exits on its own is replaced under the same slot after
 // an exponential backoff (backoff_base × 2^crashes, at most backoff_max). A death
 // sooner than min_uptime after start is a crash; max_restarts crashes in a row of one
-// slot make cinit give up: it stops every worker and exits kExitGaveUp. A spawn that
-// makes no process (fork failed) is retried with the same backoff and never gives up.
+// slot make cinit give up: it stops every worker and exits kExitGaveUp. While no
+// worker has ever been online, never_online_restarts is the limit instead (an app
+// that cannot start at all is given up on in about three seconds, and its
+// orchestrator's backoff takes over). A spawn that makes no process (fork failed) is
+// retried with the same backoff and never gives up.
 //
-// Signals: SIGTERM/SIGINT stop every worker gracefully (Node workers are asked to
-// leave and get graceful_timeout; others get the stop signal), then cinit exits 0 if
-// every worker ended before SIGKILL was needed, 1 otherwise. A second SIGTERM/SIGINT
-// skips the graceful step. SIGHUP is a ReloadRequested. Every other caught signal is
-// forwarded to every live worker.
+// Signals: SIGTERM/SIGINT stop every worker gracefully, one rule for every kind: it
+// is asked to leave in the way it understands (Node: 'shutdown' + disconnect; the
+// others: the stop signal to its tree) and has graceful_timeout; a Node worker still
+// running then gets the stop signal and kill_timeout more, as pm2's reload does;
+// then SIGKILL to the tree. cinit exits 0 if every worker ended before SIGKILL was
+// needed, 1 otherwise. A second SIGTERM/SIGINT cuts the wait to kill_timeout.
+// SIGHUP is a ReloadRequested. Every other caught signal is forwarded to every live
+// worker's own process.
 //
 // Rolling reload, reload_batch slots at a time (1 by default), in slot order: start
 // the slot's replacement (same index, new generation) → wait until it is online, at
 // most listen_timeout → only then ask the old worker to leave (and stop it as above)
-// → when the old one has exited, the next slot. Safety beyond pm2:
+// → when the old one's tree is gone, the next slot. Safety beyond pm2:
 //   - a replacement that exits before it is online aborts the reload: the old
 //     workers keep serving, untouched; the result is kept as "failed";
 //   - a replacement still silent at listen_timeout is taken as online (pm2's
@@ -85,7 +99,19 @@ struct WorkerInfo {
   std::optional<TimePoint> online_at;
   std::optional<TimePoint> deadline;   // of the current stop step, or listen_timeout
   std::optional<TimePoint> hello_due;  // the bind shim has not said HELLO yet
-  bool killed = false;                 // SIGKILL was sent
+  bool shim_loaded = false;            // the bind shim said HELLO
+  bool killed = false;                 // SIGKILL was sent to its tree
+  bool tree_signalled = false;         // the stop signal was sent to its tree
+  // Its own process has exited (and was reaped) but its tree may not have: the
+  // worker stays, "exiting", until nothing is left of its process group.
+  std::optional<ExitInfo> exit;
+  TimePoint exited_at{};
+  std::optional<TimePoint> check_at;  // when to look at its tree again
+  bool tree_left = false;             // a look found processes of its tree left
+  bool abandoned = false;             // its tree survives SIGKILL: stop waiting
+  TimePoint stop_at{};                // when it was asked to stop
+
+  bool exiting() const { return exit.has_value(); }
 };
 
 struct SlotInfo {
@@ -127,6 +153,11 @@ class Cluster final : public Policy {
   const ReloadStatus& reload() const { return reload_; }
   uint64_t signals_forwarded() const { return signals_forwarded_; }
   uint64_t spawn_failures() const { return spawn_failures_; }
+  // Workers whose own process exited with processes of its tree left, which
+  // cinit then stopped.
+  uint64_t trees_left() const { return trees_left_; }
+  // Whether any worker has ever been online.
+  bool ever_online() const { return ever_online_; }
   // Fills the worker, reload and counter parts of a probe snapshot (health.h).
   // started: when cinit started; now: the current time.
   void FillSnapshot(TimePoint started, TimePoint now, health::Snapshot* out) const;
@@ -149,6 +180,15 @@ class Cluster final : public Policy {
   void OnReport(const WorkerReport& report, TimePoint now, std::vector<Action>* actions);
   void OnTick(TimePoint now, std::vector<Action>* actions);
   void OnWorkerDeadline(WorkerInfo& worker, TimePoint now, std::vector<Action>* actions);
+  // The worker's tree: what is left of it once its own process has exited.
+  void OnTreeChecked(const TreeChecked& checked, TimePoint now,
+                     std::vector<Action>* actions);
+  void Finish(int worker_id, TimePoint now, std::vector<Action>* actions);
+  // Whether worker, which exited, likely failed to bind a port another worker holds:
+  // the shim never loaded in it (kBindHint).
+  bool MayHaveLostTheBind(const WorkerInfo& worker) const;
+  // A crash-loop's give-up line: the last exit and its likely cause.
+  std::string GiveUpReason(const WorkerInfo& worker, const ExitInfo& exit) const;
   // Drops the worker from workers_ and tells the shell (ForgetWorker).
   void Forget(std::map<int, WorkerInfo>::iterator it, std::vector<Action>* actions);
   bool IsReplacement(const WorkerInfo& worker) const {
@@ -190,6 +230,9 @@ class Cluster final : public Policy {
   uint64_t orphans_reaped_ = 0;
   uint64_t signals_forwarded_ = 0;
   uint64_t spawn_failures_ = 0;
+  uint64_t trees_left_ = 0;
+  bool ever_online_ = false;
+  bool bind_hint_given_ = false;  // kBindHint is said once
 
   int generation_ = 1;
   ReloadStatus reload_;

@@ -20,16 +20,21 @@ struct ClusterConfig {
   bool shim = false;
   std::chrono::milliseconds shim_hello_wait{3000};
   int stop_signal = 15;  // SIGTERM (--stop-signal)
-  // Between the stop signal and SIGKILL, for workers being stopped and for the
-  // processes left when single mode's COMMAND exits (--kill-timeout).
+  // Between the stop signal and SIGKILL for what is left: of a worker's tree when
+  // its own process exited on its own, of every process when cinit drains at its
+  // end (single mode's too), and after a second SIGTERM (--kill-timeout).
   std::chrono::milliseconds kill_timeout{1600};
-  // A Node worker's time to exit after 'shutdown' + disconnect before it gets the
-  // stop signal (--graceful-timeout, PM2_GRACEFUL_TIMEOUT).
+  // A worker's time to exit after it was asked to ('shutdown' + disconnect for
+  // Node, the stop signal for the others) before SIGKILL goes to its tree
+  // (--graceful-timeout, PM2_GRACEFUL_TIMEOUT).
   std::chrono::milliseconds graceful_timeout{8000};
   // A worker that dies sooner than this after its start has crashed; max_restarts
   // crashes in a row of one slot make cinit give up.
   std::chrono::milliseconds min_uptime{1000};
   int max_restarts = 10;
+  // The limit while no worker has ever been online (an app that cannot start):
+  // with the default backoff, the fifth crash comes about 3 s after the first.
+  int never_online_restarts = 4;
   std::chrono::milliseconds backoff_base{100};
   std::chrono::milliseconds backoff_max{15000};
   // Rolling reload: a replacement's time to come online (--listen-timeout,

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <set>
+
+#include "log.h"
 
 namespace cinit {
 namespace {
@@ -23,35 +26,41 @@ ClusterConfig Config(int workers, bool node_ipc = true) {
   return config;
 }
 
-// Drives a Cluster like the Executor does: spawn actions get pids 100+id.
+// Drives a Cluster like the Executor does: spawn actions get pids 100+id, and a
+// worker's tree is empty once its process is reaped unless its pgid is in `left`.
 struct Harness {
   Cluster cluster;
   std::vector<Action> last;
+  std::set<int> left;  // process groups with processes left in them
 
   explicit Harness(ClusterConfig config) : cluster(config) {}
 
   std::vector<Action> Start(TimePoint now = t0) {
     last.clear();
     cluster.Start(now, &last);
-    FeedSpawns(now);
+    FeedFollowUps(now, 0);
     return last;
   }
   std::vector<Action> Handle(const Event& event, TimePoint now) {
     last.clear();
     cluster.Handle(event, now, &last);
-    FeedSpawns(now);
+    FeedFollowUps(now, 0);
     return last;
   }
-  // Answers every SpawnWorker in `last` with WorkerSpawned{pid = 100 + id}.
-  void FeedSpawns(TimePoint now) {
-    std::vector<Action> spawned = last;
-    for (const Action& action : spawned) {
+  // Answers every SpawnWorker in `last` from `from` on with WorkerSpawned{pid = 100 +
+  // id}, and every CheckTree with TreeChecked, appending what they cause.
+  void FeedFollowUps(TimePoint now, size_t from) {
+    for (size_t i = from; i < last.size(); ++i) {
+      Action action = last[i];
+      std::vector<Action> more;
       if (const auto* spawn = std::get_if<SpawnWorker>(&action)) {
-        std::vector<Action> more;
         cluster.Handle(WorkerSpawned{spawn->worker_id, 100 + spawn->worker_id, {}}, now,
                        &more);
-        last.insert(last.end(), more.begin(), more.end());
+      } else if (const auto* check = std::get_if<CheckTree>(&action)) {
+        cluster.Handle(TreeChecked{check->worker_id, left.count(check->pgid) == 0}, now,
+                       &more);
       }
+      last.insert(last.end(), more.begin(), more.end());
     }
   }
   int PidOfSlot(int slot) const {
@@ -206,23 +215,30 @@ TEST_SUITE("cluster") {
     SUBCASE("one stays: stop signal after graceful_timeout, SIGKILL after kill_timeout") {
       h.Handle(ChildrenReaped{{{101, Exited(0)}}, false}, t0 + milliseconds(50));
       auto term = h.Handle(Tick{}, t0 + milliseconds(5000));
-      auto signals = All<SendSignal>(term);
+      auto signals = All<SignalTree>(term);
       REQUIRE(signals.size() == 1);
-      CHECK(signals[0].pid == 102);
+      CHECK(signals[0].pgid == 102);
       CHECK(signals[0].signo == SIGTERM);
       auto kill = h.Handle(Tick{}, t0 + milliseconds(6000));
-      signals = All<SendSignal>(kill);
+      signals = All<SignalTree>(kill);
       REQUIRE(signals.size() == 1);
       CHECK(signals[0].signo == SIGKILL);
+      CHECK(All<SendSignal>(kill).empty());
       auto done = h.Handle(ChildrenReaped{{{102, 9}}, true}, t0 + milliseconds(6001));
       auto exits = All<ExitInit>(done);
       REQUIRE(exits.size() == 1);
       CHECK(exits[0].code == kExitForcedStop);
     }
 
-    SUBCASE("a second SIGTERM skips the graceful step") {
+    SUBCASE("a second SIGTERM sends the stop signal, and SIGKILL after kill_timeout") {
       auto again = h.Handle(SignalReceived{SIGTERM}, t0 + milliseconds(10));
-      CHECK(All<SendSignal>(again).size() == 2);
+      auto signals = All<SignalTree>(again);
+      REQUIRE(signals.size() == 2);
+      CHECK(signals[0].signo == SIGTERM);
+      CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(1010));
+      auto kill = h.Handle(Tick{}, t0 + milliseconds(1010));
+      CHECK(All<SignalTree>(kill).size() == 2);
+      CHECK(All<SignalTree>(kill)[0].signo == SIGKILL);
     }
   }
 
@@ -232,10 +248,13 @@ TEST_SUITE("cluster") {
     Harness h(config);
     h.Start();
     auto actions = h.Handle(SignalReceived{SIGTERM}, t0);
-    auto signals = All<SendSignal>(actions);
+    auto signals = All<SignalTree>(actions);
     REQUIRE(signals.size() == 1);
     CHECK(signals[0].signo == SIGINT);
+    CHECK(signals[0].pgid == h.PidOfSlot(0));  // its process group
     CHECK(All<AskWorkerToLeave>(actions).empty());
+    // The same drain time as a Node worker's.
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(5000));
   }
 
   TEST_CASE("a worker that exits during the stop is not restarted") {
@@ -343,8 +362,8 @@ TEST_SUITE("cluster") {
     h.Start();
     int id = h.IdOfSlot(0);
     h.Handle(SignalReceived{SIGTERM}, t0);
-    h.Handle(Tick{}, t0 + milliseconds(1000));  // kill_timeout: SIGKILL
-    auto actions = h.Handle(Tick{}, t0 + milliseconds(1000) + Drain::kKillWait);
+    h.Handle(Tick{}, t0 + milliseconds(5000));  // graceful_timeout: SIGKILL
+    auto actions = h.Handle(Tick{}, t0 + milliseconds(5000) + Drain::kKillWait);
     auto forgotten = All<ForgetWorker>(actions);
     REQUIRE(forgotten.size() == 1);
     CHECK(forgotten[0].worker_id == id);
@@ -372,8 +391,230 @@ TEST_SUITE("cluster") {
 }
 
 namespace {
-// Marks every starting worker online.
+
+std::string* captured = nullptr;
+void CaptureLine(std::string_view line) {
+  if (captured != nullptr) {
+    captured->append(line);
+  }
+}
+
+// Captures cinit's log lines for one scope.
+struct LogCapture {
+  std::string text;
+  LogCapture() {
+    captured = &text;
+    SetLogSink(&CaptureLine);
+  }
+  ~LogCapture() {
+    SetLogSink(nullptr);
+    captured = nullptr;
+  }
+};
+
 }  // namespace
+
+TEST_SUITE("worker trees") {
+  TEST_CASE("a worker whose process exits is gone only once its process group is") {
+    Harness h(Config(2, /*node_ipc=*/false));
+    h.Start();
+    AllOnline(h, t0);
+    const int id = h.IdOfSlot(1);
+    const int pid = h.PidOfSlot(1);
+    h.left.insert(pid);  // `npm start`: npm died, its node child serves on
+    TimePoint now = t0 + std::chrono::seconds(5);
+    auto actions = h.Handle(ChildrenReaped{{{pid, Exited(1)}}, false}, now);
+    auto checks = All<CheckTree>(actions);
+    REQUIRE(checks.size() == 1);
+    CHECK(checks[0].pgid == pid);
+    auto signals = All<SignalTree>(actions);
+    REQUIRE(signals.size() == 1);  // what is left gets the stop signal
+    CHECK(signals[0].pgid == pid);
+    CHECK(signals[0].signo == SIGTERM);
+    CHECK(All<ForgetWorker>(actions).empty());
+    CHECK(All<SpawnWorker>(actions).empty());
+    CHECK(h.cluster.workers().count(id) == 1);  // the slot is not free
+    CHECK(h.cluster.online_workers() == 1);
+    CHECK(h.cluster.trees_left() == 1);
+    health::Snapshot snapshot;
+    h.cluster.FillSnapshot(t0, now, &snapshot);
+    CHECK(snapshot.trees_left == 1);
+    bool exiting = false;
+    for (const auto& view : snapshot.workers) {
+      exiting = exiting || (view.pid == pid && view.state == "exiting");
+    }
+    CHECK(exiting);
+
+    SUBCASE("it is looked at again every 100 ms, and freed once its group is empty") {
+      REQUIRE(h.cluster.NextDeadline());
+      CHECK(*h.cluster.NextDeadline() == now + milliseconds(100));
+      auto look = h.Handle(Tick{}, now + milliseconds(100));
+      CHECK(All<CheckTree>(look).size() == 1);
+      CHECK(All<SignalTree>(look).empty());  // signalled once
+      h.left.erase(pid);
+      auto gone = h.Handle(Tick{}, now + milliseconds(200));
+      REQUIRE(All<ForgetWorker>(gone).size() == 1);
+      CHECK(All<ForgetWorker>(gone)[0].worker_id == id);
+      CHECK(h.cluster.slots()[1].restart_at);  // now it is replaced, with a backoff
+    }
+
+    SUBCASE("what is still left after kill_timeout gets SIGKILL") {
+      auto kill = h.Handle(Tick{}, now + milliseconds(1000));
+      auto killed = All<SignalTree>(kill);
+      REQUIRE(killed.size() == 1);
+      CHECK(killed[0].signo == SIGKILL);
+      CHECK(killed[0].pgid == pid);
+      SUBCASE("and if even that survives, cinit stops waiting after kKillWait") {
+        auto last = h.Handle(Tick{}, now + milliseconds(1000) + Drain::kKillWait);
+        CHECK(All<ForgetWorker>(last).size() == 1);
+        CHECK(h.cluster.workers().count(id) == 0);
+      }
+    }
+  }
+
+  TEST_CASE("a reload's next slot waits until the old worker's whole tree is gone") {
+    Harness h(Config(2, /*node_ipc=*/false));
+    h.Start();
+    AllOnline(h, t0);
+    const int old0 = h.PidOfSlot(0);
+    h.left.insert(old0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
+    const int incoming = All<SpawnWorker>(hup)[0].worker_id;
+    auto online = h.Handle(WorkerReport{incoming, WorkerReport::Kind::kListening}, t0);
+    auto stop = All<SignalTree>(online);
+    REQUIRE(stop.size() == 1);
+    CHECK(stop[0].pgid == old0);  // the stop signal goes to the group
+    // The old worker's own process exits; its group does not.
+    auto reaped =
+        h.Handle(ChildrenReaped{{{old0, Exited(0)}}, false}, t0 + milliseconds(10));
+    CHECK(All<SpawnWorker>(reaped).empty());  // slot 1 is not replaced yet
+    CHECK(All<SignalTree>(reaped).empty());   // its group had the stop signal already
+    h.left.erase(old0);
+    auto next =
+        h.Handle(ChildrenReaped{{{4242, Exited(0)}}, false}, t0 + milliseconds(20));
+    CHECK(All<ForgetWorker>(next).size() == 1);
+    REQUIRE(All<SpawnWorker>(next).size() == 1);
+    CHECK(All<SpawnWorker>(next)[0].slot == 1);
+  }
+
+  TEST_CASE("what a stopping worker leaves behind has the rest of the stop's time") {
+    Harness h(Config(1, /*node_ipc=*/true));
+    h.Start();
+    AllOnline(h, t0);
+    const int pid = h.PidOfSlot(0);
+    h.left.insert(pid);
+    h.Handle(SignalReceived{SIGTERM}, t0);  // 'shutdown': graceful_timeout 5000 ms
+    auto reaped =
+        h.Handle(ChildrenReaped{{{pid, Exited(0)}}, false}, t0 + milliseconds(10));
+    auto signals = All<SignalTree>(reaped);
+    REQUIRE(signals.size() == 1);  // only the Node process had 'shutdown'
+    CHECK(signals[0].signo == SIGTERM);
+    CHECK(All<ExitInit>(reaped).empty());  // cinit waits for the tree
+    auto kill = h.Handle(Tick{}, t0 + milliseconds(5000));
+    REQUIRE(All<SignalTree>(kill).size() == 1);
+    CHECK(All<SignalTree>(kill)[0].signo == SIGKILL);
+    h.left.erase(pid);
+    auto done = h.Handle(ChildrenReaped{{{4242, 9}}, true}, t0 + milliseconds(5001));
+    REQUIRE(All<ExitInit>(done).size() == 1);
+    CHECK(All<ExitInit>(done)[0].code == kExitForcedStop);
+  }
+
+  TEST_CASE("forwarded signals go to each worker's own process, not its group") {
+    Harness h(Config(2, /*node_ipc=*/false));
+    h.Start();
+    auto actions = h.Handle(SignalReceived{SIGUSR1}, t0);
+    CHECK(All<SendSignal>(actions).size() == 2);
+    CHECK(All<SignalTree>(actions).empty());
+  }
+}
+
+TEST_SUITE("crash loops") {
+  TEST_CASE("an app that never came online is given up on after never_online_restarts") {
+    ClusterConfig config = Config(2);
+    config.max_restarts = 10;
+    config.never_online_restarts = 4;
+    Harness h(config);
+    h.Start();
+    LogCapture log;
+    TimePoint now = t0;
+    TimePoint first = t0 + milliseconds(10);
+    for (int crash = 1; crash <= 4; ++crash) {
+      now += milliseconds(10);
+      h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false}, now);
+      REQUIRE(h.cluster.phase() == Cluster::Phase::kRunning);
+      now = *h.cluster.NextDeadline();
+      h.Handle(Tick{}, now);
+    }
+    now += milliseconds(10);
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(1)}}, false}, now);
+    CHECK(h.cluster.giving_up());
+    // Backoffs of 200 + 400 + 800 + 1600 ms, and five runs of 10 ms.
+    CHECK(now - first == milliseconds(3040));
+    CHECK(log.text.find("no worker has ever been online") != std::string::npos);
+    CHECK(log.text.find("the last one exited with 1") != std::string::npos);
+  }
+
+  TEST_CASE("a slot crash-looping after the app was online keeps max_restarts") {
+    ClusterConfig config = Config(2);
+    config.max_restarts = 6;
+    config.never_online_restarts = 2;
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    TimePoint now = t0;
+    int crashes = 0;
+    while (h.cluster.phase() == Cluster::Phase::kRunning && crashes < 20) {
+      now += milliseconds(10);
+      h.Handle(ChildrenReaped{{{h.PidOfSlot(1), Exited(1)}}, false}, now);
+      ++crashes;
+      if (h.cluster.phase() == Cluster::Phase::kRunning) {
+        now = *h.cluster.NextDeadline();
+        h.Handle(Tick{}, now);
+      }
+    }
+    CHECK(crashes == 7);
+  }
+
+  TEST_CASE("the give-up line names the last exit and its likely cause") {
+    ClusterConfig config = Config(1, /*node_ipc=*/false);
+    config.never_online_restarts = 0;
+    SUBCASE("127: not found") {
+      Harness h(config);
+      h.Start();
+      LogCapture log;
+      h.Handle(ChildrenReaped{{{h.PidOfSlot(0), Exited(127)}}, false}, t0);
+      CHECK(h.cluster.giving_up());
+      CHECK(log.text.find("exited with 127: the command was not found") !=
+            std::string::npos);
+    }
+    SUBCASE("a signal") {
+      Harness h(config);
+      h.Start();
+      LogCapture log;
+      h.Handle(ChildrenReaped{{{h.PidOfSlot(0), SIGSEGV}}, false}, t0);
+      CHECK(log.text.find("killed by SIGSEGV") != std::string::npos);
+    }
+  }
+
+  TEST_CASE(
+      "a worker without the shim that exits at once while another runs gets a hint") {
+    ClusterConfig config = Config(2, /*node_ipc=*/false);
+    config.shim = true;
+    Harness h(config);
+    h.Start();
+    LogCapture log;
+    // A static program (Go): no HELLO from either; worker 0 bound the port itself,
+    // so cinit does not know it serves, and worker 1 fails with EADDRINUSE at once.
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(1), Exited(1)}}, false}, t0 + milliseconds(30));
+    CHECK(log.text.find("EADDRINUSE") != std::string::npos);
+    CHECK(log.text.find("--listen") != std::string::npos);
+    const size_t once = log.text.size();
+    h.Handle(Tick{}, *h.cluster.NextDeadline());
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(1), Exited(1)}}, false},
+             t0 + milliseconds(300));
+    CHECK(log.text.find("EADDRINUSE", once) == std::string::npos);  // said once
+  }
+}
 
 TEST_SUITE("reload") {
   TEST_CASE("SIGHUP replaces one slot at a time, the new online before the old leaves") {
@@ -481,17 +722,18 @@ TEST_SUITE("reload") {
     auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
     int incoming = All<SpawnWorker>(hup)[0].worker_id;
     auto timeout = h.Handle(Tick{}, t0 + milliseconds(3000));
-    auto signals = All<SendSignal>(timeout);
+    auto signals = All<SignalTree>(timeout);
     REQUIRE(signals.size() == 1);
-    CHECK(signals[0].pid == 100 + incoming);
+    CHECK(signals[0].pgid == 100 + incoming);
     CHECK(All<AskWorkerToLeave>(timeout).empty());
     CHECK(h.IdOfSlot(0) == old0);
     CHECK(h.cluster.reload().last_result == ReloadStatus::Result::kFailed);
     // Its exit is expected: no restart, no second abort.
     auto gone =
         h.Handle(ChildrenReaped{{{100 + incoming, 15}}, false}, t0 + milliseconds(3100));
-    REQUIRE(gone.size() == 1);
-    CHECK(std::get<ForgetWorker>(gone[0]).worker_id == incoming);
+    REQUIRE(All<ForgetWorker>(gone).size() == 1);
+    CHECK(All<ForgetWorker>(gone)[0].worker_id == incoming);
+    CHECK(All<SpawnWorker>(gone).empty());
   }
 
   TEST_CASE(

@@ -5,7 +5,8 @@
 // loop turn the shell reads the clock once and feeds each Event, with that time, to
 // a Policy, which answers with Actions; the Executor carries them out with
 // syscalls, and some report back as follow-up Events at the end of the same queue
-// (ReapChildren -> ChildrenReaped, SpawnWorker -> WorkerSpawned). Nothing calls
+// (ReapChildren -> ChildrenReaped, SpawnWorker -> WorkerSpawned, CheckTree ->
+// TreeChecked). Nothing calls
 // back up: a source never calls the Policy or the Executor.
 // Two Policies exist: Supervisor (single mode) and Cluster (-i). Both are pure:
 // no syscalls, no clock reads.
@@ -75,8 +76,15 @@ struct ScaleRequested {
   int workers;
 };
 
+// The answer to CheckTree: whether any process is left in the worker's process
+// group.
+struct TreeChecked {
+  int worker_id;
+  bool empty;
+};
+
 using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned,
-                           WorkerReport, ReloadRequested, ScaleRequested>;
+                           WorkerReport, ReloadRequested, ScaleRequested, TreeChecked>;
 
 // Events waiting for the Policy, oldest first. Bounded in practice by the sources:
 // each reads a bounded amount per wake-up, and each Action adds at most one Event.
@@ -88,6 +96,21 @@ using EventQueue = std::vector<Event>;
 struct SendSignal {
   int pid;
   int signo;
+};
+
+// Send signo to a worker's tree: its process group, pgid (the worker's pid: each
+// worker leads a group of its own). Should the worker have left its group, the
+// signal goes to the process pgid alone.
+struct SignalTree {
+  int pgid;
+  int signo;
+};
+
+// Find out whether any process is left in the process group pgid of worker_id.
+// Reported back as TreeChecked.
+struct CheckTree {
+  int worker_id;
+  int pgid;
 };
 
 // Send signo to every other process cinit is responsible for: all processes of
@@ -124,8 +147,9 @@ struct ExitInit {
   int code;
 };
 
-using Action = std::variant<SendSignal, SignalEveryone, ReapChildren, SpawnWorker,
-                            AskWorkerToLeave, ForgetWorker, ExitInit>;
+using Action =
+    std::variant<SendSignal, SignalTree, CheckTree, SignalEveryone, ReapChildren,
+                 SpawnWorker, AskWorkerToLeave, ForgetWorker, ExitInit>;
 
 // A pure decision-maker, fed by the shell one Event at a time.
 class Policy {

@@ -208,7 +208,8 @@ std::string RenderMetrics(const Snapshot& s) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   };
   metric("cinit_workers", "gauge", "Workers by state.");
-  for (std::string_view state : {"starting", "online", "leaving", "terminating"}) {
+  for (std::string_view state :
+       {"starting", "online", "leaving", "terminating", "exiting"}) {
     int count = 0;
     for (const auto& w : s.workers) {
       count += w.state == state ? 1 : 0;
@@ -223,6 +224,9 @@ std::string RenderMetrics(const Snapshot& s) {
   metric("cinit_worker_spawn_failures_total", "counter",
          "Workers that could not be started (fork failed); each is retried.");
   out += fmt::format("cinit_worker_spawn_failures_total {}\n", s.spawn_failures);
+  metric("cinit_worker_trees_left_total", "counter",
+         "Workers that exited leaving processes of their group, which cinit stopped.");
+  out += fmt::format("cinit_worker_trees_left_total {}\n", s.trees_left);
   metric("cinit_reloads_total", "counter", "Rolling reloads by result.");
   out += fmt::format("cinit_reloads_total{{result=\"succeeded\"}} {}\n",
                      s.reloads_succeeded);

@@ -67,6 +67,9 @@ struct Snapshot {
   uint64_t reloads_failed = 0;
   uint64_t restarts = 0;
   uint64_t spawn_failures = 0;
+  // Workers whose own process exited leaving processes of its group, which cinit
+  // then stopped.
+  uint64_t trees_left = 0;
   uint64_t orphans_reaped = 0;
   uint64_t signals_forwarded = 0;
   std::vector<WorkerView> workers;

@@ -292,6 +292,24 @@ bool SendSignal(pid_t pid, int signo) {
   return false;
 }
 
+bool SignalGroup(pid_t pgid, int signo) {
+  if (pgid <= 1) {
+    return false;  // kill(-1) and kill(0) mean something else entirely
+  }
+  if (kill(-pgid, signo) == 0) {
+    return true;
+  }
+  if (errno != ESRCH) {
+    Log(Level::kWarning, "kill(-{}, {}): {}", pgid, SignalName(signo), strerror(errno));
+    return false;
+  }
+  return SendSignal(pgid, signo);
+}
+
+bool GroupExists(pid_t pgid) {
+  return pgid > 1 && (kill(-pgid, 0) == 0 || errno == EPERM);
+}
+
 int SignalEveryone(int signo) {
   if (getpid() == 1) {
     // As PID 1 of a namespace, kill(-1) reaches every other process in it.

@@ -72,6 +72,14 @@ int UidOf(pid_t pid);
 // longer exists; other errors are logged as warnings.
 bool SendSignal(pid_t pid, int signo);
 
+// Sends signo to the process group pgid; when no process is in it (the process
+// pgid left its group), to the process pgid. Returns false when neither exists.
+bool SignalGroup(pid_t pgid, int signo);
+
+// Whether any process, a zombie included, is still in the process group pgid.
+// A group whose processes cinit may not signal (EPERM) exists.
+bool GroupExists(pid_t pgid);
+
 // Sends signo to every process cinit is responsible for, except itself: as PID 1,
 // kill(-1) (every process of the namespace); otherwise every descendant found by
 // walking /proc. Returns how many processes were signalled (or -1 for "all" as
