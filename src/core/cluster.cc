@@ -857,6 +857,7 @@ void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now,
     Log(Level::kWarning,
         "worker {} (pid {}) still running {} ms after shutdown: sending {}", worker.slot,
         worker.pid, config_.graceful_timeout.count(), SignalName(config_.stop_signal));
+    worker.deadline.reset();  // passed: kill_timeout from now
     StopWorker(worker, now, /*graceful=*/false, actions);
     return;
   }

@@ -219,6 +219,7 @@ TEST_SUITE("cluster") {
       REQUIRE(signals.size() == 1);
       CHECK(signals[0].pgid == 102);
       CHECK(signals[0].signo == SIGTERM);
+      CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(6000));  // kill_timeout more
       auto kill = h.Handle(Tick{}, t0 + milliseconds(6000));
       signals = All<SignalTree>(kill);
       REQUIRE(signals.size() == 1);
