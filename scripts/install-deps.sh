@@ -17,6 +17,9 @@ if [ "${1:-}" != "--build-only" ]; then
   # The cluster tests run real Node apps: Debian's nodejs when no node is installed.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
+  # Third-party servers run as cluster workers (test_third_party): Ruby's WEBrick, socat,
+  # uvicorn and gunicorn (Debian's python3), flask and nginx (bench/third_party.sh, too).
+  packages+=(ruby ruby-webrick socat gunicorn python3-uvicorn python3-flask nginx-light)
 fi
 
 missing=()

@@ -13,6 +13,11 @@ tests/integration/node_majors.sh 22 24 >/dev/null
 [ -d tests/integration/.npm/node_modules/parse-prometheus-text-format ] ||
   npm install --prefix tests/integration/.npm --no-save --no-package-lock --no-audit --no-fund \
     --loglevel=error parse-prometheus-text-format@1.1.1 >/dev/null
+# npm 11 and express (npm registry, pinned) for the third-party servers' test (test_third_party).
+[ -f tests/integration/.npm-third-party/node_modules/express/package.json ] &&
+  [ -f tests/integration/.npm-third-party/node_modules/npm/package.json ] ||
+  npm install --prefix tests/integration/.npm-third-party --no-save --no-package-lock --no-audit \
+    --no-fund --loglevel=error npm@11.19.1 express@4.21.2 >/dev/null
 scripts/build.sh -DCMAKE_COMPILE_WARNING_AS_ERROR=ON
 # The same tree with Debian's clang, warnings as errors; its unit tests run too.
 CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
