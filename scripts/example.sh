@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh --build-only
 scripts/build.sh
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
