@@ -1,12 +1,15 @@
 // cinit_shim.so: the LD_PRELOAD object that turns a worker's bind() on a shared
-// port into a request to cinit (protocol: shim_protocol.h, version 1).
+// port into a request to cinit (protocol: shim_protocol.h, version 1), and keeps
+// the worker's listen() and shutdown() off the socket it got back, which every
+// worker shares.
 //
 // Libc-agnostic, not libc-free: it is linked with -nostdlib and talks to the
 // kernel with raw syscalls, so the same file loads under glibc and musl. Its
 // one import is __errno_location (both libcs export it) so that a failing
-// bind()/listen() sets the caller's errno. No TLS, no allocation, no locks:
-// bind() may run on any thread and, when the caller does, in a signal handler.
-// Exports bind and listen only (everything else has hidden visibility).
+// bind()/listen()/shutdown() sets the caller's errno. No TLS, no allocation, no
+// locks: each may run on any thread and, when the caller does, in a signal
+// handler (async-signal-safe).
+// Exports bind, listen and shutdown only (everything else has hidden visibility).
 //
 // x86_64 only: syscall numbers and the syscall instruction are per arch.
 #if !defined(__x86_64__)
@@ -572,8 +575,8 @@ CINIT_SHIM_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
 
 // --- listen ----------------------------------------------------------------
 
-// Returns 1 if fd is a socket received from cinit that is already listening.
-static int is_shared_listener(int fd) {
+// Returns 1 if fd is a socket received from cinit (the shim installed it).
+static int is_shared(int fd) {
   const unsigned count = __atomic_load_n(&g_shared_count, __ATOMIC_ACQUIRE);
   if (count == 0)
     return 0;
@@ -587,16 +590,84 @@ static int is_shared_listener(int fd) {
   for (unsigned i = 0; i < count && i < kMaxSharedSockets && !found; ++i) {
     found = __atomic_load_n(&g_shared_cookies[i], __ATOMIC_ACQUIRE) == cookie;
   }
-  int listening = 0;
-  return found && sys_getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening) == 0 &&
-         listening == 1;
+  return found;
 }
 
 CINIT_SHIM_EXPORT int listen(int fd, int backlog) {
-  // The shared accept queue's size is cinit's choice (see shim_protocol.h).
-  if (is_shared_listener(fd))
+  // The shared accept queue's size is cinit's choice (see shim_protocol.h): a
+  // listening shared socket is left alone, one that is not (something bypassed
+  // the shim's shutdown) listens again with cinit's backlog, never the app's.
+  long ret = 0;
+  if (is_shared(fd)) {
+    int listening = 0;
+    if (sys_getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening) != 0 ||
+        listening != 1) {
+      ret = raw_syscall(SYS_listen, fd, SOMAXCONN, 0, 0, 0, 0);
+    }
+  } else {
+    ret = raw_syscall(SYS_listen, fd, backlog, 0, 0, 0, 0);
+  }
+  if (ret < 0) {
+    set_errno(ret);
+    return -1;
+  }
+  return 0;
+}
+
+// --- shutdown --------------------------------------------------------------
+
+// shutdown() of a shared socket would act on the one socket every worker and
+// cinit hold: SHUT_RD on a listener stops the kernel listening for all of
+// them, and on a datagram socket it ends reading for all. Instead the caller's
+// fd gets a socket of its own, so that it sees what it asked for while the
+// others keep the shared one. Returns the result as a syscall would (0 or
+// -errno), or kPassThrough when fd is not shared.
+static long shutdown_shared(int fd, int how) {
+  if (!is_shared(fd))
+    return kPassThrough;
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+    return -EINVAL;
+  int domain;
+  int type;
+  int protocol;
+  if (sys_getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &domain) != 0 ||
+      sys_getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) != 0 ||
+      sys_getsockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &protocol) != 0) {
+    return -EBADF;
+  }
+  // Linux: SHUT_WR alone does nothing to a listener. Nothing to hide.
+  if (type == SOCK_STREAM && how == SHUT_WR)
     return 0;
-  const long ret = raw_syscall(SYS_listen, fd, backlog, 0, 0, 0, 0);
+  const long status_flags = raw_syscall(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+  const long fd_flags = raw_syscall(SYS_fcntl, fd, F_GETFD, 0, 0, 0, 0);
+  if (is_error(status_flags))
+    return status_flags;
+  if (is_error(fd_flags))
+    return fd_flags;
+  // A fresh, unbound socket of the same kind: for a stream socket it is what a
+  // shut-down listener looks like (state CLOSE: accept() fails with EINVAL,
+  // poll() says POLLOUT|POLLHUP); a datagram socket gets the shutdown itself.
+  const long fresh =
+      raw_syscall(SYS_socket, domain, type | SOCK_CLOEXEC, protocol, 0, 0, 0);
+  if (is_error(fresh))
+    return fresh;
+  long result = 0;
+  if (type != SOCK_STREAM) {
+    // Unconnected: -ENOTCONN, as the shared socket would have said, and the
+    // shutdown is recorded (reads end, poll says POLLHUP).
+    result = raw_syscall(SYS_shutdown, fresh, how, 0, 0, 0, 0);
+  }
+  raw_syscall(SYS_fcntl, fresh, F_SETFL, status_flags, 0, 0, 0);
+  const long dup_flags = (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+  const long dup = raw_syscall(SYS_dup3, fresh, fd, dup_flags, 0, 0, 0);
+  sys_close((int)fresh);
+  return dup == fd ? result : (is_error(dup) ? dup : -EBADF);
+}
+
+CINIT_SHIM_EXPORT int shutdown(int fd, int how) {
+  long ret = shutdown_shared(fd, how);
+  if (ret == kPassThrough)
+    ret = raw_syscall(SYS_shutdown, fd, how, 0, 0, 0, 0);
   if (ret < 0) {
     set_errno(ret);
     return -1;

@@ -6,16 +6,21 @@
 // Usage: bind_probe [--family inet|inet6|unix] [--type stream|dgram]
 //                   [--addr NUMERIC] [--port P[,P...]] [--path UNIX_PATH]
 //                   [--v6only 0|1] [--nonblock] [--no-cloexec]
-//                   [--listen BACKLOG] [--serve N]
+//                   [--listen BACKLOG] [--shutdown HOW] [--serve N]
 //
 // Several ports bind concurrently, one thread each, released together by a
 // barrier. For each bind it prints
 //   bind index=I rc=R errno=E domain=D type=T port=P nonblock=0|1 cloexec=0|1
 //        v6only=V listening=0|1 inode=INO
 // (one line). With --listen it then calls listen(BACKLOG) on each successfully
-// bound socket and prints "listen index=I rc=R errno=E". With --serve N it
-// accepts N connections on the first socket (blocking, also when the socket is
-// non-blocking: it polls) and writes "hello from bind_probe PID\n" to each.
+// bound socket and prints "listen index=I rc=R errno=E". With --shutdown HOW
+// it then calls shutdown(HOW) on each and prints
+//   shutdown index=I rc=R errno=E accept=E poll=0xM listening=0|1 nonblock=0|1
+//            cloexec=0|1 inode=INO
+// where accept is the errno of an accept() afterwards (-1: not tried, the
+// socket still listens) and poll the revents of poll(POLLIN|POLLOUT, 0).
+// With --serve N it accepts N connections on the first socket (blocking, also when the
+// socket is non-blocking: it polls) and writes "hello from bind_probe PID\n" to each.
 // Ends with "done". Exits 0 unless the arguments are bad (2).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,6 +50,7 @@ struct options {
   int nonblock;
   int cloexec;
   int listen_backlog;  // -1: no listen()
+  int shutdown_how;    // -1: no shutdown()
   int serve;
 };
 
@@ -58,10 +64,11 @@ struct slot {
 };
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: bind_probe [--family inet|inet6|unix] [--type stream|dgram] "
-          "[--addr A] [--port P[,P...]] [--path PATH] [--v6only 0|1] "
-          "[--nonblock] [--no-cloexec] [--listen BACKLOG] [--serve N]\n");
+  fprintf(
+      stderr,
+      "usage: bind_probe [--family inet|inet6|unix] [--type stream|dgram] "
+      "[--addr A] [--port P[,P...]] [--path PATH] [--v6only 0|1] "
+      "[--nonblock] [--no-cloexec] [--listen BACKLOG] [--shutdown HOW] [--serve N]\n");
   exit(2);
 }
 
@@ -91,6 +98,7 @@ static void parse_args(int argc, char** argv, struct options* opts) {
   opts->v6only = -1;
   opts->cloexec = 1;
   opts->listen_backlog = -1;
+  opts->shutdown_how = -1;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (strcmp(a, "--nonblock") == 0) {
@@ -126,6 +134,8 @@ static void parse_args(int argc, char** argv, struct options* opts) {
       opts->v6only = parse_int(v);
     } else if (strcmp(a, "--listen") == 0) {
       opts->listen_backlog = parse_int(v);
+    } else if (strcmp(a, "--shutdown") == 0) {
+      opts->shutdown_how = parse_int(v);
     } else if (strcmp(a, "--serve") == 0) {
       opts->serve = parse_int(v);
     } else {
@@ -225,6 +235,33 @@ static void report(const struct slot* slot) {
   fflush(stdout);
 }
 
+static void shut_down(int fd, int index, int how) {
+  errno = 0;
+  const int rc = shutdown(fd, how);
+  const int error = rc == 0 ? 0 : errno;
+  const int listening = int_option(fd, SOL_SOCKET, SO_ACCEPTCONN);
+  int accept_errno = -1;
+  if (listening != 1) {
+    errno = 0;
+    const int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    accept_errno = conn < 0 ? errno : 0;
+    if (conn >= 0)
+      close(conn);
+  }
+  struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLOUT, .revents = 0};
+  poll(&pfd, 1, 0);
+  struct stat st;
+  memset(&st, 0, sizeof st);
+  fstat(fd, &st);
+  printf(
+      "shutdown index=%d rc=%d errno=%d accept=%d poll=%#x listening=%d nonblock=%d "
+      "cloexec=%d inode=%llu\n",
+      index, rc, error, accept_errno, (unsigned)pfd.revents, listening,
+      (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0, (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0,
+      (unsigned long long)st.st_ino);
+  fflush(stdout);
+}
+
 static void serve(int fd, int count) {
   char line[64];
   snprintf(line, sizeof line, "hello from bind_probe %d\n", (int)getpid());
@@ -276,6 +313,12 @@ int main(int argc, char** argv) {
       int rc = listen(slots[i].fd, opts.listen_backlog);
       printf("listen index=%d rc=%d errno=%d\n", i, rc, rc == 0 ? 0 : errno);
       fflush(stdout);
+    }
+  }
+  if (opts.shutdown_how >= 0) {
+    for (int i = 0; i < opts.nports; ++i) {
+      if (slots[i].rc == 0)
+        shut_down(slots[i].fd, i, opts.shutdown_how);
     }
   }
   if (opts.serve > 0 && slots[0].rc == 0)
