@@ -14,7 +14,7 @@ Status SharedSockets::OpenListen(const std::vector<ListenAddress>& addresses) {
     ListenRequest request;
     request.host = address.host;
     request.port = address.port;
-    int fd = listeners_.Acquire(ListenerCandidates(request));
+    int fd = listeners_.Acquire(ListenerCandidates(request), /*nonblocking=*/false);
     if (fd < 0) {
       return Status::Error(fmt::format("--listen {}:{}: {}", address.host, address.port,
                                        std::strerror(-fd)));
@@ -24,9 +24,10 @@ Status SharedSockets::OpenListen(const std::vector<ListenAddress>& addresses) {
   return Status::Ok();
 }
 
-int SharedSockets::Acquire(ListenRequest request, int slot, int worker_id) {
+int SharedSockets::Acquire(ListenRequest request, int slot, int worker_id,
+                           bool nonblocking) {
   request.reuseport_slot = reuseport_ ? slot : -1;
-  int fd = listeners_.Acquire(ListenerCandidates(request));
+  int fd = listeners_.Acquire(ListenerCandidates(request), nonblocking);
   if (fd >= 0 &&
       std::find(listen_fds_.begin(), listen_fds_.end(), fd) == listen_fds_.end()) {
     Use& use = uses_[fd];

@@ -40,7 +40,9 @@ class SharedSockets {
 
   // The socket for worker_id of slot asking for request: its slot's own under
   // --balance reuseport, else the one all share. Returns it, or -errno.
-  int Acquire(ListenRequest request, int slot, int worker_id);
+  // nonblocking: see os::Listeners::Acquire (Node workers need it; the bind shim
+  // sets the app's own mode, and --listen sockets are blocking).
+  int Acquire(ListenRequest request, int slot, int worker_id, bool nonblocking);
   // worker_id is gone: its sockets are unused unless another live worker asked.
   void Release(int worker_id);
   // How many sockets cinit holds for its workers (the --listen ones included).

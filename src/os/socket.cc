@@ -1,6 +1,7 @@
 #include "os/socket.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -331,14 +332,23 @@ bool IsListening(int fd) {
 
 }  // namespace
 
-int Listeners::Acquire(const std::vector<ListenerSpec>& candidates) {
+int Listeners::Acquire(const std::vector<ListenerSpec>& candidates, bool nonblocking) {
   int result = -EINVAL;
   for (const ListenerSpec& spec : candidates) {
     std::string key = spec.Key();
     if (auto it = sockets_.find(key); it != sockets_.end()) {
-      return it->second.fd.get();
+      const int fd = it->second.fd.get();
+      if (nonblocking) {
+        // Shared by every holder (one open file): a worker blocked in accept()
+        // on it would not notice; they are all of one program anyway.
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0 && (flags & O_NONBLOCK) == 0) {
+          fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        }
+      }
+      return fd;
     }
-    result = CreateSocket(spec, /*nonblocking=*/false);
+    result = CreateSocket(spec, nonblocking);
     if (result >= 0) {
       Log(Level::kInfo, "listening on {} for the workers", key);
       Held held;

@@ -2,10 +2,9 @@
 // and shares with workers, and descriptor passing (SCM_RIGHTS).
 //
 // Every fd is created close-on-exec and non-blocking, but for the listening
-// sockets cinit holds for its workers (Listeners): those are blocking, as
-// systemd's socket activation passes them, since cinit never accepts on them and
-// a worker picks its own mode. Spawning places the ones a worker needs at fixed
-// numbers (os/process.h).
+// sockets cinit holds for its workers (Listeners), which cinit never accepts on:
+// their mode is the one their workers need (Listeners::Acquire). Spawning places
+// the ones a worker needs at fixed numbers (os/process.h).
 #ifndef CINIT_OS_SOCKET_H_
 #define CINIT_OS_SOCKET_H_
 
@@ -103,13 +102,16 @@ struct ListenerRepair {
 };
 
 // The sockets cinit owns for its workers, created on first request and kept until
-// Close, so a port does not close while workers come and go. They are blocking.
+// Close, so a port does not close while workers come and go.
 class Listeners {
  public:
   // Returns the socket for the first of candidates that cinit holds or can open
   // (creating, binding and, for TCP, listening it the first time), or the last
-  // -errno.
-  int Acquire(const std::vector<ListenerSpec>& candidates);
+  // -errno. nonblocking: the socket is made O_NONBLOCK (also one already held),
+  // for Node workers, whose libuv accepts on what it is given without setting it
+  // (measured: Node 20); else a new socket is blocking, as systemd passes
+  // LISTEN_FDS, and one already held keeps its mode.
+  int Acquire(const std::vector<ListenerSpec>& candidates, bool nonblocking);
   // Closes cinit's socket fd (the port closes unless a process still has a copy).
   void Close(int fd);
   size_t size() const { return sockets_.size(); }

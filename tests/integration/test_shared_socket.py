@@ -25,7 +25,7 @@ import sys
 import unittest
 
 from harness import is_gone, helper, temp_dir, wait_for
-from test_cluster import (app, free_port, http_get, listening_sockets, node_env, ns_pid,
+from test_cluster import (NODE, app, free_port, http_get, listening_sockets, node_env, ns_pid,
                           start_cluster, stop, try_get, wait_online, wait_serving,
                           wait_workers)
 
@@ -253,7 +253,41 @@ class BacklogTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
 
 
+def listener_flags(pid: int, port: int) -> list[int]:
+    """The file status flags of each fd of process pid that is a socket listening on
+    port (from /proc/PID/fdinfo)."""
+    inodes = listening_sockets(port)
+    flags = []
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+            with open(f"/proc/{pid}/fdinfo/{name}") as f:
+                flags += [int(line.split()[1], 8) for line in f if line.startswith("flags:")]
+    return flags
+
+
 class BlockingListenTest(unittest.TestCase):
+    """--listen sockets are blocking, as systemd's; Node's are not."""
+
+    @unittest.skipUnless(shutil.which(NODE) or os.path.exists(NODE), f"no node at {NODE}")
+    def test_node_workers_get_a_nonblocking_socket(self):
+        # Node's libuv accepts on the handle it gets over IPC without setting
+        # O_NONBLOCK (Node 20): a blocking one would hang a worker's event loop in
+        # accept() whenever the other worker took the connection.
+        port = free_port()
+        run = start_cluster(self, ["-i", "2", NODE, app("hello.js")], port)
+        wait_online(run, 2)
+        wait_serving(port)
+        for pid in wait_workers(run, 2).values():
+            flags = listener_flags(pid, port)
+            self.assertTrue(flags, "the worker holds no listening socket")
+            self.assertTrue(all(f & os.O_NONBLOCK for f in flags), [oct(f) for f in flags])
+        code, _, err = stop(run)
+        self.assertEqual(code, 0, err)
+
     def test_blocking_accept_server_serves_under_two_workers(self):
         # systemd passes LISTEN_FDS sockets blocking; a server that calls accept()
         # without poll() and takes EAGAIN for an error must work under cinit too.
