@@ -34,30 +34,38 @@ std::optional<TimePoint> Earliest(std::optional<TimePoint> a,
 class Publisher {
  public:
   Publisher(const Options& options, const Cluster& cluster, const CpuLimit& cpus,
-            TimePoint started, HealthServer* health)
+            TimePoint started, HealthServer* health, SharedSockets* sockets)
       : options_(options),
         cluster_(cluster),
         cpus_(cpus),
         started_(started),
-        health_(health) {}
+        health_(health),
+        sockets_(sockets) {}
 
   void Publish(TimePoint now) {
     if (health_->waiting()) {
+      // Repair first, then judge: a probe must never say ready while a worker
+      // has the port shut down, and a socket cinit can make listen again is no
+      // reason to say not ready.
+      sockets_->Repair();
       health::Snapshot snapshot;
       snapshot.version = CINIT_VERSION;
       snapshot.cpus = cpus_.cpus;
       snapshot.cpus_how = cpus_.how;
       snapshot.min_ready = options_.min_ready;
       cluster_.FillSnapshot(started_, now, &snapshot);
+      FillSockets(&snapshot);
       health_->Answer(snapshot);
     }
     if (options_.status_path.empty() || (retry_at_ && now < *retry_at_)) {
       return;
     }
     // Only the few fields the verdict reads, no full snapshot.
+    // The sockets as the last repair (a worker's exit, a probe) left them.
     health::Snapshot readiness;
     readiness.min_ready = options_.min_ready;
     cluster_.FillReadiness(&readiness);
+    FillSockets(&readiness);
     health::Verdict verdict = health::Judge(readiness);
     if (published_ == verdict) {
       return;
@@ -88,11 +96,17 @@ class Publisher {
   std::optional<TimePoint> NextDeadline() const { return retry_at_; }
 
  private:
+  void FillSockets(health::Snapshot* snapshot) const {
+    snapshot->shared_sockets_restored = sockets_->restored();
+    snapshot->sockets_not_listening = sockets_->not_listening();
+  }
+
   const Options& options_;
   const Cluster& cluster_;
   const CpuLimit& cpus_;
   TimePoint started_;
   HealthServer* health_;
+  SharedSockets* sockets_;
   static constexpr std::chrono::milliseconds kRetry{1000};
   std::optional<health::Verdict> published_;
   std::optional<TimePoint> retry_at_;
@@ -162,7 +176,7 @@ int RunCluster(const Options& options) {
   Cluster cluster(config);
   Executor executor(&workers);
   Dispatcher dispatcher(&cluster, &executor);
-  Publisher publisher(options, cluster, cpus, started, &health);
+  Publisher publisher(options, cluster, cpus, started, &health, &workers.sockets());
 
   std::vector<Action> initial;
   cluster.Start(Clock::now(), &initial);

@@ -164,7 +164,8 @@ void NodeChannels::AnswerQuery(int worker_id, Channel& channel,
                            : ListenRequest::Family::kIPv4;
     }
     const WorkerTable::Entry* worker = table_->Find(worker_id);
-    fd = sockets_->Acquire(request, worker != nullptr ? worker->slot : -1, worker_id);
+    fd = sockets_->Acquire(request, worker != nullptr ? worker->slot : -1, worker_id,
+                           /*nonblocking=*/true);
   }
   channel.talk.AnswerQuery(query, fd);
 }

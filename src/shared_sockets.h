@@ -6,12 +6,18 @@
 // (its workers were forgotten), it is kept for the next one, but at most
 // kMaxUnused such sockets are kept (the least recently asked for goes first). The
 // --listen sockets are kept for cinit's life.
+//
+// Every TCP socket is the one listener of all its workers, so a worker that
+// bypasses the bind shim (a --listen program, a static binary) can shut it down
+// or shrink its backlog for all. Repair() puts it back (os::Listeners::Repair);
+// the shell calls it after every worker exit and before it answers a probe.
 #ifndef CINIT_SHARED_SOCKETS_H_
 #define CINIT_SHARED_SOCKETS_H_
 
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "listener.h"
@@ -34,11 +40,23 @@ class SharedSockets {
 
   // The socket for worker_id of slot asking for request: its slot's own under
   // --balance reuseport, else the one all share. Returns it, or -errno.
-  int Acquire(ListenRequest request, int slot, int worker_id);
+  // nonblocking: see os::Listeners::Acquire (Node workers need it; the bind shim
+  // sets the app's own mode, and --listen sockets are blocking).
+  int Acquire(ListenRequest request, int slot, int worker_id, bool nonblocking);
   // worker_id is gone: its sockets are unused unless another live worker asked.
   void Release(int worker_id);
   // How many sockets cinit holds for its workers (the --listen ones included).
   size_t held() const { return listeners_.size(); }
+
+  // Makes every TCP socket listen again with cinit's backlog where a worker
+  // shut it down or shrank its backlog. Logs a warning for each socket found
+  // shut down (once while listening again keeps failing) and counts each one
+  // that listens again; a restored backlog is logged at info level.
+  void Repair();
+  // Shut-down sockets that Repair made listen again, since cinit started.
+  uint64_t restored() const { return restored_; }
+  // The keys of the sockets that do not listen, as the last Repair left them.
+  const std::vector<std::string>& not_listening() const { return not_listening_; }
 
  private:
   struct Use {
@@ -52,6 +70,8 @@ class SharedSockets {
   std::vector<int> listen_fds_;  // owned by listeners_
   std::map<int, Use> uses_;      // by fd; not the --listen sockets
   uint64_t clock_ = 0;
+  uint64_t restored_ = 0;
+  std::vector<std::string> not_listening_;
 };
 
 }  // namespace cinit

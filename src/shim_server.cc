@@ -147,7 +147,7 @@ void ShimServer::OnReady(int fd, EventQueue* queue) {
       request.host = bind->address;
       request.port = bind->port;
       request.v6only = bind->v6only;
-      int socket = sockets_->Acquire(request, slot, worker_id);
+      int socket = sockets_->Acquire(request, slot, worker_id, /*nonblocking=*/false);
       const os::UniqueFd& reply_channel = fds.front();
       if (socket >= 0) {
         os::SendWithFd(reply_channel.get(), shim::EncodeReply(0, 0), socket);

@@ -99,6 +99,7 @@ void Workers::Forget(int worker_id) {
   notify_.Drop(worker_id);
   table_.Remove(worker_id);
   sockets_.Release(worker_id);
+  sockets_.Repair();
 }
 
 }  // namespace cinit

@@ -56,8 +56,12 @@ class Workers {
   WorkerSpawned Spawn(int worker_id, int slot);
   // Sends 'shutdown' and Node's cluster disconnect to a Node worker.
   void AskToLeave(int worker_id);
-  // Drops everything kept for the worker: its channels, its pid.
+  // Drops everything kept for the worker: its channels, its pid. Then repairs
+  // the shared sockets (SharedSockets::Repair): a worker that exits may have
+  // shut one down on its way out.
   void Forget(int worker_id);
+  // The sockets the workers share; Repair() them before reporting on them.
+  SharedSockets& sockets() { return sockets_; }
 
  private:
   Config config_;

@@ -130,6 +130,14 @@ Verdict Judge(const Snapshot& s) {
   verdict.live_reason = s.giving_up ? "giving up: workers crash right after start" : "ok";
   if (s.stopping) {
     verdict.ready_reason = "stopping";
+  } else if (!s.sockets_not_listening.empty()) {
+    // Connections to that port are refused, whatever the workers say.
+    verdict.ready_reason =
+        fmt::format("shared socket not listening: {}", s.sockets_not_listening.front());
+    if (s.sockets_not_listening.size() > 1) {
+      verdict.ready_reason +=
+          fmt::format(" (and {} more)", s.sockets_not_listening.size() - 1);
+    }
   } else if (s.online_workers < s.min_ready) {
     verdict.ready_reason = fmt::format("{} of {} worker(s) online, {} needed",
                                        s.online_workers, s.desired_workers, s.min_ready);
@@ -197,6 +205,9 @@ std::string RenderStatus(const Snapshot& s) {
                              {"generation", s.reload_generation},
                              {"last_result", s.reload_last_result},
                              {"last_message", s.reload_last_message}}},
+                           {"shared_sockets",
+                            {{"restored", s.shared_sockets_restored},
+                             {"not_listening", s.sockets_not_listening}}},
                            {"workers", std::move(workers)}};
   return JsonText(status, 2) + "\n";
 }
@@ -227,6 +238,11 @@ std::string RenderMetrics(const Snapshot& s) {
   metric("cinit_worker_trees_left_total", "counter",
          "Workers that exited leaving processes of their group, which cinit stopped.");
   out += fmt::format("cinit_worker_trees_left_total {}\n", s.trees_left);
+  metric("cinit_shared_socket_restored_total", "counter",
+         "Times a shared socket was found shut down by a worker and made to listen "
+         "again.");
+  out +=
+      fmt::format("cinit_shared_socket_restored_total {}\n", s.shared_sockets_restored);
   metric("cinit_reloads_total", "counter", "Rolling reloads by result.");
   out += fmt::format("cinit_reloads_total{{result=\"succeeded\"}} {}\n",
                      s.reloads_succeeded);

@@ -2,8 +2,9 @@
 //
 // Routes (GET or HEAD; anything else on a known path is 405):
 //   /livez    200 while cinit's loop answers and it is not giving up (crash loop);
-//   /readyz   200 when at least min_ready workers are online and cinit is not
-//             stopping; 503 with a one-line reason otherwise;
+//   /readyz   200 when at least min_ready workers are online, every shared
+//             socket listens and cinit is not stopping; 503 with a one-line
+//             reason otherwise;
 //   /status   JSON (see RenderStatus);
 //   /metrics  Prometheus text format 0.0.4.
 // Other paths: 404. A request head that is not HTTP/1.x, longer than kMaxHead or
@@ -72,6 +73,12 @@ struct Snapshot {
   uint64_t trees_left = 0;
   uint64_t orphans_reaped = 0;
   uint64_t signals_forwarded = 0;
+  // The workers' shared sockets: how often cinit found one shut down by a
+  // worker and made it listen again, and the keys of those that do not listen
+  // now, because listening again failed. The shell repairs before it takes a
+  // snapshot for a probe, so these are what is left after.
+  uint64_t shared_sockets_restored = 0;
+  std::vector<std::string> sockets_not_listening;
   std::vector<WorkerView> workers;
 };
 

@@ -69,6 +69,42 @@ TEST_SUITE("health") {
     CHECK(stopping.body == "stopping\n");
   }
 
+  TEST_CASE("/readyz is 503 while a shared socket does not listen, /livez stays 200") {
+    auto s = Ready(2);
+    s.sockets_not_listening = {"tcp 0.0.0.0:8080"};
+    auto one = Get("/readyz", s);
+    CHECK(one.status == 503);
+    CHECK(one.body == "shared socket not listening: tcp 0.0.0.0:8080\n");
+    CHECK(Get("/livez", s).status == 200);
+    s.sockets_not_listening.push_back("tcp [::]:8443 (IPv4 too)");
+    CHECK(Get("/readyz", s).body ==
+          "shared socket not listening: tcp 0.0.0.0:8080 (and 1 more)\n");
+    s.stopping = true;
+    CHECK(Get("/readyz", s).body == "stopping\n");
+    // The exec probe judges the same way.
+    s.stopping = false;
+    CHECK_FALSE(health::Judge(s).ready);
+    s.sockets_not_listening.clear();
+    CHECK(health::Judge(s).ready);
+  }
+
+  TEST_CASE("the shared sockets' repairs are counted in /metrics and /status") {
+    auto s = Ready();
+    s.shared_sockets_restored = 3;
+    s.sockets_not_listening = {"tcp 127.0.0.1:80"};
+    auto metrics = Get("/metrics", s).body;
+    CHECK(metrics.find("# TYPE cinit_shared_socket_restored_total counter\n") !=
+          std::string::npos);
+    CHECK(metrics.find("\ncinit_shared_socket_restored_total 3\n") != std::string::npos);
+    auto json = nlohmann::json::parse(Get("/status", s).body);
+    CHECK(json["shared_sockets"]["restored"] == 3);
+    CHECK(json["shared_sockets"]["not_listening"] ==
+          nlohmann::json::array({"tcp 127.0.0.1:80"}));
+    auto idle = nlohmann::json::parse(Get("/status", Ready()).body);
+    CHECK(idle["shared_sockets"]["restored"] == 0);
+    CHECK(idle["shared_sockets"]["not_listening"].empty());
+  }
+
   TEST_CASE("the verdict round-trips through the exec probe's file") {
     for (int online : {0, 2}) {
       auto verdict = health::Judge(Ready(online));

@@ -1,8 +1,10 @@
 #include "os/socket.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -202,14 +204,14 @@ ssize_t ReceiveNotify(int socket, char* buf, size_t size, Peer* peer) {
 
 namespace {
 
-int CreateSocket(const ListenerSpec& spec);
+int CreateSocket(const ListenerSpec& spec, bool nonblocking);
 
 }  // namespace
 
 int OpenListener(const std::vector<ListenerSpec>& candidates) {
   int result = -EINVAL;
   for (const ListenerSpec& spec : candidates) {
-    result = CreateSocket(spec);
+    result = CreateSocket(spec, /*nonblocking=*/true);
     if (result >= 0) {
       break;
     }
@@ -261,10 +263,10 @@ ssize_t SendSome(int socket, std::string_view bytes) {
 
 namespace {
 
-int CreateSocket(const ListenerSpec& spec) {
+int CreateSocket(const ListenerSpec& spec, bool nonblocking) {
   const int family = spec.ipv6 ? AF_INET6 : AF_INET;
   const int type = spec.transport == Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
-  int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(family, type | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   if (fd < 0) {
     return -errno;
   }
@@ -308,19 +310,59 @@ int CreateSocket(const ListenerSpec& spec) {
   return socket_fd.Release();
 }
 
+// The backlog of a listening TCP socket: Linux reports sk_max_ack_backlog in
+// tcp_info's tcpi_sacked for a listener (what `ss -ltn` shows as Send-Q). -1
+// when it cannot be read.
+int Backlog(int fd) {
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+      length < offsetof(tcp_info, tcpi_sacked) + sizeof(info.tcpi_sacked)) {
+    return -1;
+  }
+  return static_cast<int>(info.tcpi_sacked);
+}
+
+bool IsListening(int fd) {
+  int listening = 0;
+  socklen_t length = sizeof(listening);
+  return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 &&
+         listening == 1;
+}
+
 }  // namespace
 
-int Listeners::Acquire(const std::vector<ListenerSpec>& candidates) {
+int Listeners::Acquire(const std::vector<ListenerSpec>& candidates, bool nonblocking) {
   int result = -EINVAL;
   for (const ListenerSpec& spec : candidates) {
     std::string key = spec.Key();
     if (auto it = sockets_.find(key); it != sockets_.end()) {
-      return it->second.get();
+      const int fd = it->second.fd.get();
+      if (nonblocking) {
+        // Shared by every holder (one open file): a worker blocked in accept()
+        // on it would not notice; they are all of one program anyway.
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0 && (flags & O_NONBLOCK) == 0) {
+          fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        }
+      }
+      return fd;
     }
-    result = CreateSocket(spec);
+    result = CreateSocket(spec, nonblocking);
     if (result >= 0) {
       Log(Level::kInfo, "listening on {} for the workers", key);
-      sockets_.emplace(key, UniqueFd(result));
+      Held held;
+      held.fd.Reset(result);
+      held.spec = spec;
+      held.address_length = sizeof(held.address);
+      if (getsockname(result, reinterpret_cast<sockaddr*>(&held.address),
+                      &held.address_length) != 0) {
+        held.address_length = 0;
+      }
+      if (spec.transport == Transport::kTcp) {
+        held.backlog = Backlog(result);
+      }
+      sockets_.emplace(key, std::move(held));
       return result;
     }
     Log(Level::kWarning, "cannot open {} for the workers: {}", key,
@@ -331,12 +373,41 @@ int Listeners::Acquire(const std::vector<ListenerSpec>& candidates) {
 
 void Listeners::Close(int fd) {
   for (auto it = sockets_.begin(); it != sockets_.end(); ++it) {
-    if (it->second.get() == fd) {
+    if (it->second.fd.get() == fd) {
       Log(Level::kInfo, "closing {}: no worker uses it", it->first);
       sockets_.erase(it);
       return;
     }
   }
+}
+
+std::vector<ListenerRepair> Listeners::Repair() {
+  std::vector<ListenerRepair> repairs;
+  for (auto& [key, held] : sockets_) {
+    if (held.spec.transport != Transport::kTcp) {
+      continue;
+    }
+    const int fd = held.fd.get();
+    ListenerRepair repair;
+    repair.was_listening = IsListening(fd);
+    if (repair.was_listening) {
+      repair.backlog_seen = Backlog(fd);
+      if (repair.backlog_seen < 0 || repair.backlog_seen >= held.backlog) {
+        continue;
+      }
+    } else if (held.address_length > 0) {
+      // A socket bound to a real port keeps it through a shutdown (the bind
+      // fails with EINVAL); one bound to port 0 lost its port: take it again.
+      bind(fd, reinterpret_cast<const sockaddr*>(&held.address), held.address_length);
+    }
+    repair.key = key;
+    repair.backlog = held.backlog;
+    if (listen(fd, SOMAXCONN) != 0) {
+      repair.error = errno;
+    }
+    repairs.push_back(std::move(repair));
+  }
+  return repairs;
 }
 
 }  // namespace cinit::os

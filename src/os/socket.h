@@ -1,11 +1,14 @@
 // Sockets: the pairs that carry worker channels, the listening sockets cinit owns
 // and shares with workers, and descriptor passing (SCM_RIGHTS).
 //
-// Every fd is created close-on-exec and non-blocking; spawning places the ones a
-// worker needs at fixed numbers (os/process.h).
+// Every fd is created close-on-exec and non-blocking, but for the listening
+// sockets cinit holds for its workers (Listeners), which cinit never accepts on:
+// their mode is the one their workers need (Listeners::Acquire). Spawning places
+// the ones a worker needs at fixed numbers (os/process.h).
 #ifndef CINIT_OS_SOCKET_H_
 #define CINIT_OS_SOCKET_H_
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cerrno>
@@ -85,8 +88,18 @@ int AcceptPeer(int listener, UniqueFd* connection, Peer* peer);
 ssize_t ReceiveNotify(int socket, char* buf, size_t size, Peer* peer);
 
 // Creates, binds and (for TCP) listens the first of candidates that works (the
-// order comes from ListenerCandidates, listener.h). Returns it, or the last -errno.
+// order comes from ListenerCandidates, listener.h), non-blocking, for cinit's own
+// accept(). Returns it, or the last -errno.
 int OpenListener(const std::vector<ListenerSpec>& candidates);
+
+// What Listeners::Repair found wrong with one TCP socket, and what came of it.
+struct ListenerRepair {
+  std::string key;            // ListenerSpec::Key()
+  bool was_listening = true;  // false: shut down (a worker's shutdown(SHUT_RD))
+  int backlog_seen = 0;       // when listening: the backlog a worker set
+  int backlog = 0;            // cinit's backlog (listen(SOMAXCONN), as capped)
+  int error = 0;              // errno of the failed listen(); 0: it listens again
+};
 
 // The sockets cinit owns for its workers, created on first request and kept until
 // Close, so a port does not close while workers come and go.
@@ -94,14 +107,34 @@ class Listeners {
  public:
   // Returns the socket for the first of candidates that cinit holds or can open
   // (creating, binding and, for TCP, listening it the first time), or the last
-  // -errno.
-  int Acquire(const std::vector<ListenerSpec>& candidates);
+  // -errno. nonblocking: the socket is made O_NONBLOCK (also one already held),
+  // for Node workers, whose libuv accepts on what it is given without setting it
+  // (measured: Node 20); else a new socket is blocking, as systemd passes
+  // LISTEN_FDS, and one already held keeps its mode.
+  int Acquire(const std::vector<ListenerSpec>& candidates, bool nonblocking);
   // Closes cinit's socket fd (the port closes unless a process still has a copy).
   void Close(int fd);
   size_t size() const { return sockets_.size(); }
 
+  // Every TCP socket held is the one socket of all its workers, so a worker that
+  // shuts it down (shutdown(SHUT_RD), on Linux the end of listening) or calls
+  // listen(fd, 5) changes it for all. Repair finds both (SO_ACCEPTCONN; the
+  // backlog from TCP_INFO) and calls listen(SOMAXCONN) again, which on Linux
+  // makes a shut-down socket listen on its port again (a socket bound to port 0
+  // is bound to the port it had first) and restores the backlog. Returns one
+  // entry per socket that needed it; none when all is well (a few getsockopt()
+  // calls per socket, no allocation).
+  std::vector<ListenerRepair> Repair();
+
  private:
-  std::map<std::string, UniqueFd> sockets_;
+  struct Held {
+    UniqueFd fd;
+    ListenerSpec spec;
+    sockaddr_storage address{};  // where it is bound (the real port for port 0)
+    socklen_t address_length = 0;
+    int backlog = 0;  // as the kernel took listen(SOMAXCONN); 0 for UDP
+  };
+  std::map<std::string, Held> sockets_;
 };
 
 }  // namespace cinit::os

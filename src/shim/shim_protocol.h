@@ -91,9 +91,30 @@
 //   listen() on a socket that is already listening only sets its backlog
 //   (Linux). The shared socket has one accept queue for every worker, so a
 //   worker's listen(5) (Python's socketserver default) would shrink it for all.
-//   The shim therefore makes listen() a no-op returning 0 on a socket it got
-//   from cinit (recognised by SO_COOKIE) that is already listening; any other
-//   listen() is the real syscall. The backlog is cinit's to choose.
+//   The shim therefore makes listen() on a socket it got from cinit
+//   (recognised by SO_COOKIE) a no-op returning 0 while it listens, and
+//   listen(fd, SOMAXCONN), cinit's own backlog, when it does not (something
+//   that bypassed the shim shut it down); any other listen() is the real
+//   syscall. The backlog is cinit's to choose.
+//
+// shutdown()
+//   shutdown(SHUT_RD or SHUT_RDWR) of a listener stops the kernel listening on
+//   that socket, and the shared socket is every worker's: one worker that
+//   stops (WEBrick, socat) would refuse connections for all. On a socket it
+//   got from cinit the shim never calls shutdown(); it puts a fresh, unbound
+//   socket of the same domain, type and protocol on the caller's fd instead
+//   (dup3, keeping the fd's FD_CLOEXEC and its file status flags) and returns
+//   0. From the caller's side that socket is a shut-down listener: SO_ACCEPTCONN
+//   is 0, accept() fails with EINVAL, poll() reports POLLOUT|POLLHUP. For a
+//   datagram socket the fresh one gets the shutdown() itself, which fails
+//   with ENOTCONN (unconnected) as the shared one would have, and marks it
+//   (reads end, POLLHUP). SHUT_WR alone changes nothing on a listener (Linux),
+//   so the shim returns 0 and leaves the fd alone; a `how` other than SHUT_RD,
+//   SHUT_WR or SHUT_RDWR is EINVAL. Limits: a thread already blocked in
+//   accept() or recv() on that fd keeps waiting on the shared socket (the
+//   real shutdown() would wake it with an error), and getsockname() on the
+//   fresh socket gives port 0. cinit listens again on a shared socket it
+//   finds shut down anyway (workers that bypass the shim), see README.
 //
 // Versioning
 //   `version` is CINIT_SHIM_VERSION in every message. A change of layout or

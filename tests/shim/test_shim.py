@@ -329,11 +329,12 @@ class ElfTest(unittest.TestCase):
         self.assertIn("(INIT_ARRAY)", dynamic)
         self.assertNotIn("(TEXTREL)", dynamic)
 
-    def test_imports_only_errno_location_and_exports_only_bind_and_listen(self):
+    def test_imports_only_errno_location_and_exports_only_bind_listen_shutdown(self):
         undefined = self.run_tool("nm", "-D", "--undefined-only", SHIM_SO).split()
         self.assertEqual([s for s in undefined if s != "U"], ["__errno_location"])
         defined = self.run_tool("nm", "-D", "--defined-only", SHIM_SO).splitlines()
-        self.assertEqual(sorted(line.split()[-1] for line in defined), ["bind", "listen"])
+        self.assertEqual(sorted(line.split()[-1] for line in defined),
+                         ["bind", "listen", "shutdown"])
 
     def test_has_no_tls_and_no_interpreter(self):
         headers = self.run_tool("readelf", "-lW", SHIM_SO)
@@ -597,6 +598,152 @@ class RequestTest(ProbeTest):
                 self.assertEqual(client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), 0)
                 pending.remove(client)
         self.assertEqual(pending, [], "handshakes did not complete: the backlog shrank")
+
+
+def accepting(sock: socket.socket) -> int:
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+
+
+def backlog_of(listener: socket.socket) -> int:
+    """The backlog of a listening TCP socket: tcp_info's tcpi_sacked (Linux reports
+    sk_max_ack_backlog there for a listener; ss -ltn shows it as Send-Q)."""
+    info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return struct.unpack_from("=I", info, 28)[0]
+
+
+def cinit_backlog() -> int:
+    """What listen(fd, SOMAXCONN) gives here: the kernel caps it at net.core.somaxconn."""
+    with open("/proc/sys/net/core/somaxconn") as f:
+        return min(int(f.read()), socket.SOMAXCONN)
+
+
+def handshakes_complete(test: unittest.TestCase, port: int, count: int) -> None:
+    """Opens count connections to 127.0.0.1:port; all must complete (nobody accepts)."""
+    clients = []
+    for _ in range(count):
+        client = socket.socket()
+        test.addCleanup(client.close)
+        client.setblocking(False)
+        test.assertIn(client.connect_ex(("127.0.0.1", port)), (0, errno.EINPROGRESS))
+        clients.append(client)
+    deadline = time.monotonic() + DEADLINE
+    pending = list(clients)
+    while pending and time.monotonic() < deadline:
+        _, writable, _ = select.select([], pending, [], deadline - time.monotonic())
+        for client in writable:
+            test.assertEqual(client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), 0)
+            pending.remove(client)
+    test.assertEqual(pending, [], "handshakes did not complete")
+
+
+POLLOUT_HUP = select.POLLOUT | select.POLLHUP
+
+
+class SharedSocketTest(ProbeTest):
+    """shutdown() and listen() on a socket the shim installed never change cinit's
+    socket: the caller's fd gets a socket of its own that looks shut down."""
+
+    def start_shared(self, *args: str, listener: Optional[socket.socket] = None):
+        cinit = FakeCinit(self)
+        if listener is None:
+            listener = make_listener(backlog=16)
+            self.addCleanup(listener.close)
+        port = listener.getsockname()[1]
+        proc, out = self.start(cinit, "--port", str(port), *args)
+        cinit.expect_hello(proc.pid)
+        cinit.answer(cinit.expect_bind(proc.pid), listener)
+        bound = out.fields("bind")
+        self.assertEqual((bound["rc"], int(bound["inode"])),
+                         ("0", os.fstat(listener.fileno()).st_ino))
+        return cinit, listener, proc, out
+
+    def test_shutdown_leaves_cinit_socket_listening(self):
+        for flags, nonblock, cloexec in (((), "0", "1"), (("--nonblock",), "1", "1"),
+                                         (("--no-cloexec",), "0", "0")):
+            with self.subTest(flags=flags):
+                cinit, listener, proc, out = self.start_shared(*flags, "--listen", "8",
+                                                               "--shutdown", "2")
+                self.assertEqual(out.fields("listen")["rc"], "0")
+                shut = out.fields("shutdown")
+                # What a shut-down listener shows (measured on one): not listening,
+                # accept() fails with EINVAL, poll() says POLLOUT|POLLHUP; the fd keeps
+                # its own flags.
+                self.assertEqual((shut["rc"], shut["listening"], shut["accept"]),
+                                 ("0", "0", str(errno.EINVAL)))
+                self.assertEqual(int(shut["poll"], 16), POLLOUT_HUP)
+                self.assertEqual((shut["nonblock"], shut["cloexec"]), (nonblock, cloexec))
+                self.assertNotEqual(int(shut["inode"]), os.fstat(listener.fileno()).st_ino)
+                self.assertEqual(out.next(), "done")
+                # cinit's socket listens, with cinit's backlog, and takes connections.
+                self.assertEqual(accepting(listener), 1)
+                self.assertEqual(backlog_of(listener), 16)
+                handshakes_complete(self, listener.getsockname()[1], 4)
+                cinit.expect_nothing()
+
+    def test_shutdown_for_writing_changes_nothing(self):
+        # Linux ignores SHUT_WR on a listener: the fd stays cinit's socket.
+        _, listener, _, out = self.start_shared("--shutdown", "1")
+        shut = out.fields("shutdown")
+        self.assertEqual((shut["rc"], shut["listening"], shut["accept"]), ("0", "1", "-1"))
+        self.assertEqual(int(shut["inode"]), os.fstat(listener.fileno()).st_ino)
+        self.assertEqual(accepting(listener), 1)
+
+    def test_shutdown_with_a_bad_how_is_einval(self):
+        _, listener, _, out = self.start_shared("--shutdown", "7")
+        shut = out.fields("shutdown")
+        self.assertEqual((shut["rc"], shut["errno"], shut["listening"]),
+                         ("-1", str(errno.EINVAL), "1"))
+        self.assertEqual(int(shut["inode"]), os.fstat(listener.fileno()).st_ino)
+
+    def test_shutdown_of_a_shared_udp_socket_is_its_own(self):
+        cinit = FakeCinit(self)
+        sock = make_listener(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        port = sock.getsockname()[1]
+        proc, out = self.start(cinit, "--type", "dgram", "--port", str(port), "--shutdown", "2")
+        cinit.expect_hello(proc.pid)
+        cinit.answer(cinit.expect_bind(proc.pid), sock)
+        self.assertEqual(out.fields("bind")["rc"], "0")
+        shut = out.fields("shutdown")
+        # An unconnected datagram socket says ENOTCONN and is marked shut down.
+        self.assertEqual((shut["rc"], shut["errno"]), ("-1", str(errno.ENOTCONN)))
+        self.assertTrue(int(shut["poll"], 16) & select.POLLHUP, shut)
+        self.assertNotEqual(int(shut["inode"]), os.fstat(sock.fileno()).st_ino)
+        # cinit's socket is not: no hangup, and it still receives.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLOUT)
+        self.assertEqual(poller.poll(0), [(sock.fileno(), select.POLLOUT)])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(b"ping", ("127.0.0.1", port))
+        sock.settimeout(DEADLINE)
+        self.assertEqual(sock.recv(16), b"ping")
+
+    def test_listen_on_a_shared_socket_that_is_not_listening_uses_cinit_backlog(self):
+        # Something bypassed the shim (a raw syscall, a static child) and shut the
+        # shared socket down: the app's listen(1) makes it listen again, with
+        # cinit's backlog, never the app's.
+        listener = make_listener(backlog=16)
+        self.addCleanup(listener.close)
+        listener.shutdown(socket.SHUT_RDWR)
+        self.assertEqual(accepting(listener), 0)
+        _, _, _, out = self.start_shared("--listen", "1", listener=listener)
+        self.assertEqual(out.fields("listen")["rc"], "0")
+        self.assertEqual(out.next(), "done")
+        self.assertEqual(accepting(listener), 1)
+        self.assertEqual(backlog_of(listener), cinit_backlog())
+
+    def test_shutdown_of_other_sockets_is_real(self):
+        # Port 0: a real bind, not cinit's socket; shutdown() is the syscall.
+        cinit = FakeCinit(self)
+        proc, out = self.start(cinit, "--port", "0", "--listen", "4", "--shutdown", "2")
+        cinit.expect_hello(proc.pid)
+        bound = out.fields("bind")
+        self.assertEqual(out.fields("listen")["rc"], "0")
+        shut = out.fields("shutdown")
+        self.assertEqual((shut["rc"], shut["listening"], shut["accept"]),
+                         ("0", "0", str(errno.EINVAL)))
+        self.assertEqual(shut["inode"], bound["inode"])
+        cinit.expect_nothing()
 
 
 class PassThroughTest(ProbeTest):
