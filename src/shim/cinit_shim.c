@@ -512,12 +512,18 @@ static long install_socket(int fd, int sock, const struct cinit_shim_bind_reques
   }
   const long status_flags = raw_syscall(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
   const long fd_flags = raw_syscall(SYS_fcntl, fd, F_GETFD, 0, 0, 0, 0);
-  if (is_error(status_flags) || is_error(fd_flags))
+  const long shared_flags = raw_syscall(SYS_fcntl, sock, F_GETFL, 0, 0, 0, 0);
+  if (is_error(status_flags) || is_error(fd_flags) || is_error(shared_flags))
     return kPassThrough;
-  // O_NONBLOCK and friends live in the open file description, which every
-  // holder of the shared socket sees: all generations of one app want the
-  // same mode. F_SETFL ignores the access mode bits in the value.
-  if (raw_syscall(SYS_fcntl, sock, F_SETFL, status_flags, 0, 0, 0) != 0) {
+  // O_NONBLOCK lives in the open file description, which every holder of the
+  // shared socket sees. A caller that wants it gets it; one that does not never
+  // takes it from the others: uvicorn's parent binds a blocking socket while
+  // its asyncio children accept on the shared one, and making that blocking
+  // under them would leave them stuck in accept() past their SIGTERM. So a
+  // socket once non-blocking stays so (a blocking caller then sees EAGAIN from
+  // accept() when another worker took the connection).
+  if ((status_flags & O_NONBLOCK) && !(shared_flags & O_NONBLOCK) &&
+      raw_syscall(SYS_fcntl, sock, F_SETFL, shared_flags | O_NONBLOCK, 0, 0, 0) != 0) {
     return kPassThrough;
   }
   const long dup_flags = (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0;

@@ -69,8 +69,9 @@
 //     error == 0: exactly one fd is attached by SCM_RIGHTS, the socket to
 //       use. It must have the requested family and type (the shim checks
 //       SO_DOMAIN and SO_TYPE and declines a mismatch); for SOCK_STREAM it is
-//       normally already listening. The shim copies the caller's file status
-//       flags (F_GETFL, e.g. O_NONBLOCK) onto it, dup3()s it over the
+//       normally already listening. The shim sets O_NONBLOCK on it when the
+//       caller's socket has it (it never clears it: the open file description
+//       is every holder's), dup3()s it over the
 //       caller's fd (with O_CLOEXEC when the caller's fd had FD_CLOEXEC),
 //       closes the received copy, and bind() returns 0.
 //     error in 1..4095: bind() fails with errno = error (e.g. EADDRINUSE,

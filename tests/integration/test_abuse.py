@@ -270,6 +270,11 @@ class BlockedStderr(unittest.TestCase):
             wait_for(lambda: victim not in children_of(cinit)
                      and len(children_of(cinit)) == 2, what="the worker replaced")
             self.assertEqual((try_probe(health, "/livez") or (0,))[0], 200)
+        # Both replacements online (their lines logged) before the flood, so that the
+        # lines dropped below are the flood's alone.
+        wait_for(lambda: '"workers_online":2' in
+                 ((try_probe(health, "/status") or (0, ""))[1]).replace(" ", ""),
+                 what="both workers online again")
         # Far more lines than the queue holds: 3000 bad commands, a warning each.
         fd = os.open(control, os.O_WRONLY)
         try:

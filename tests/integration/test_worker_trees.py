@@ -162,6 +162,9 @@ class CrashLoopTest(unittest.TestCase):
         self.assertLess(elapsed, 10, f"gave up after {elapsed:.1f} s")
         self.assertIn("no worker has ever been online", err)
         self.assertIn("the last one exited with 1", err)
+        # Nothing was left to kill: every worker was gone before cinit exited.
+        self.assertIn("all workers have stopped", err)
+        self.assertNotIn("SIGKILL", err)
 
     def test_a_missing_command_is_named(self):
         tree = Tree(self, 2, ["/nonexistent/server"])

@@ -403,7 +403,11 @@ SERVERS = {
         "uvicorn --workers 2", lambda c: [
             DEBIAN_PYTHON, "-m", "uvicorn", "--workers", "2", "--host", "127.0.0.1",
             "--port", str(c.port), "--app-dir", TP_APPS, "--no-access-log", "tp_app:asgi"],
-        needs=[([DEBIAN_PYTHON, "-c", "import uvicorn"], _debian("python3-uvicorn"))]),
+        needs=[([DEBIAN_PYTHON, "-c", "import uvicorn"], _debian("python3-uvicorn"))],
+        # uvicorn's shutdown closes every connection with no request in progress,
+        # including ones accepted in the ~100 ms before its loop noticed SIGTERM whose
+        # request it has not read yet: those are reset (server.py, Server.shutdown).
+        drains=False),
     "gunicorn": Spec(
         "gunicorn -w 2", lambda c: [
             "/usr/bin/gunicorn", "-w", "2", "-b", f"127.0.0.1:{c.port}", "--chdir", TP_APPS,
@@ -411,6 +415,10 @@ SERVERS = {
         needs=[("/usr/bin/gunicorn", _debian("gunicorn"))]),
     "webrick": Spec(
         "ruby -run -e httpd (WEBrick)", lambda c: _sh(WEBRICK_SCRIPT),
+        # WEBrick's HTTPServer#run closes a connection it accepted whose request is not
+        # readable yet once it is shutting down (`break if @status != :Running`): the
+        # client's request then meets a reset. Its requests in flight are finished.
+        drains=False,
         needs=[("/usr/bin/ruby", _debian("ruby")),
                (["/usr/bin/ruby", "-e", "require 'webrick'"], _debian("ruby-webrick"))]),
     "socat": Spec(

@@ -525,13 +525,30 @@ class RequestTest(ProbeTest):
         cinit = FakeCinit(self)
         listener = make_listener()
         self.addCleanup(listener.close)
-        os.set_blocking(listener.fileno(), False)
+        self.assertTrue(os.get_blocking(listener.fileno()))
         port = listener.getsockname()[1]
         proc, out = self.start(cinit, "--port", str(port), "--no-cloexec")
         cinit.expect_hello(proc.pid)
         cinit.answer(cinit.expect_bind(proc.pid), listener)
         bound = out.fields("bind")
         self.assertEqual((bound["rc"], bound["nonblock"], bound["cloexec"]), ("0", "0", "0"))
+
+    def test_blocking_caller_never_clears_o_nonblock_others_set(self):
+        # uvicorn --workers: its parent binds a blocking socket, its asyncio children
+        # made the shared one non-blocking. On a reload the new parent's bind must not
+        # make it blocking under the old children, whose accept() would then block in
+        # the kernel past their SIGTERM.
+        cinit = FakeCinit(self)
+        listener = make_listener()
+        self.addCleanup(listener.close)
+        os.set_blocking(listener.fileno(), False)
+        port = listener.getsockname()[1]
+        proc, out = self.start(cinit, "--port", str(port), "--no-cloexec")
+        cinit.expect_hello(proc.pid)
+        cinit.answer(cinit.expect_bind(proc.pid), listener)
+        bound = out.fields("bind")
+        self.assertEqual((bound["rc"], bound["nonblock"], bound["cloexec"]), ("0", "1", "0"))
+        self.assertFalse(os.get_blocking(listener.fileno()))
 
     def test_udp_bind_is_requested_as_dgram(self):
         cinit = FakeCinit(self)
