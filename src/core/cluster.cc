@@ -231,6 +231,7 @@ void Cluster::OnReaped(const ChildrenReaped& reaped, TimePoint now,
     // empty too (OnTreeChecked).
     it->second.exit = exit;
     it->second.exited_at = now;
+    it->second.hello_due.reset();
   }
   // This reap may have emptied the tree of any exiting worker.
   for (const auto& [id, worker] : workers_) {
@@ -278,7 +279,14 @@ void Cluster::OnTreeChecked(const TreeChecked& checked, TimePoint now,
       worker.deadline
           ? std::chrono::duration_cast<milliseconds>(*worker.deadline - now).count()
           : 0;
-  if (worker.tree_signalled || worker.killed) {
+  if (worker.killed) {
+    Log(Level::kInfo,
+        "worker {} (pid {}) {}; waiting at most {} ms for the rest of its process group, "
+        "which had SIGKILL",
+        worker.slot, worker.pid, worker.exit->Describe(), left_ms);
+    return;
+  }
+  if (worker.tree_signalled) {
     Log(Level::kInfo,
         "worker {} (pid {}) {}; waiting for the rest of its process group (SIGKILL in "
         "{} ms)",
@@ -544,9 +552,6 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
     if (worker.check_at && *worker.check_at <= now) {
       worker.check_at.reset();
       actions->push_back(CheckTree{id, worker.pid});
-    }
-    if (worker.exiting()) {
-      worker.hello_due.reset();
     }
     if (worker.hello_due && *worker.hello_due <= now) {
       worker.hello_due.reset();
