@@ -17,6 +17,17 @@ void Executor::Apply(const Action& action, EventQueue* queue) {
           os::SignalGroup(a.pgid, a.signo);
         } else if constexpr (std::is_same_v<T, CheckTree>) {
           queue->push_back(TreeChecked{a.worker_id, !os::GroupExists(a.pgid)});
+        } else if constexpr (std::is_same_v<T, SampleMemory>) {
+          std::vector<pid_t> pgids;
+          for (const auto& [id, pgid] : a.workers) {
+            pgids.push_back(pgid);
+          }
+          std::vector<uint64_t> bytes = os::GroupsMemory(pgids);
+          MemorySampled sampled;
+          for (size_t i = 0; i < a.workers.size(); ++i) {
+            sampled.workers.emplace_back(a.workers[i].first, bytes[i]);
+          }
+          queue->push_back(std::move(sampled));
         } else if constexpr (std::is_same_v<T, SignalEveryone>) {
           os::SignalEveryone(a.signo);
         } else if constexpr (std::is_same_v<T, ReapChildren>) {

@@ -50,6 +50,9 @@ void Cluster::Start(TimePoint now, std::vector<Action>* actions) {
   for (auto& slot : slots_) {
     SpawnInto(slot, now, actions);
   }
+  if (config_.max_memory > 0) {
+    memory_at_ = now + config_.memory_every;
+  }
 }
 
 Event ClusterSignalEvent(int signo) {
@@ -64,6 +67,18 @@ namespace {
 // How often an exiting worker's tree is looked at (besides after every reap: its
 // last process may be no child of cinit's).
 constexpr milliseconds kTreeCheckEvery{100};
+
+// --max-memory: after a replacement, the slot's next one waits 10 s × 2^(n − 1), at
+// most 5 min, where n counts replacements of workers that had lived less than
+// kRecycleStable: an app that outgrows the limit at once is not replaced in a loop.
+constexpr milliseconds kRecycleBackoffBase{10000};
+constexpr milliseconds kRecycleBackoffMax{300000};
+constexpr milliseconds kRecycleStable{600000};
+
+std::string Mebibytes(uint64_t bytes) {
+  const uint64_t tenths = (bytes * 10 + (1 << 19)) >> 20;  // fmt has no floats here
+  return fmt::format("{}.{} MiB", tenths / 10, tenths % 10);
+}
 
 // Why a worker that exits at once, with no HELLO from the shim, while another
 // worker runs, likely does so.
@@ -102,6 +117,7 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
   out->signals_forwarded = signals_forwarded_;
   out->spawn_failures = spawn_failures_;
   out->trees_left = trees_left_;
+  out->memory_restarts = memory_restarts_;
   out->restarts = 0;
   for (const auto& slot : slots_) {
     out->restarts += static_cast<uint64_t>(slot.restarts);
@@ -118,6 +134,9 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
     if (worker.online_at) {
       view.online_at = seconds(*worker.online_at);
     }
+    if (config_.max_memory > 0) {
+      view.memory = worker.memory;
+    }
     out->workers.push_back(view);
   }
 }
@@ -131,6 +150,9 @@ void Cluster::FillReadiness(health::Snapshot* out) const {
 
 std::optional<TimePoint> Cluster::NextDeadline() const {
   std::optional<TimePoint> next = drain_.deadline();
+  if (phase_ == Phase::kRunning && memory_at_ && (!next || *memory_at_ < *next)) {
+    next = memory_at_;
+  }
   auto consider = [&next](const std::optional<TimePoint>& when) {
     if (when && (!next || *when < *next)) {
       next = when;
@@ -170,6 +192,8 @@ void Cluster::Handle(const Event& event, TimePoint now, std::vector<Action>* act
           OnScale(e.workers, now, actions);
         } else if constexpr (std::is_same_v<T, TreeChecked>) {
           OnTreeChecked(e, now, actions);
+        } else if constexpr (std::is_same_v<T, MemorySampled>) {
+          OnMemorySampled(e, now, actions);
         }
       },
       event);
@@ -341,7 +365,20 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
         }
       }
     }
+    if (slot.recycled_id == worker.id) {
+      slot.recycled_id.reset();
+      slot.recycling = false;
+      Log(Level::kInfo, "worker {}: memory replacement done", worker.slot);
+      AfterRecycles(now, actions);
+    }
     RefillSlot(worker.slot, now, actions);
+    return;
+  }
+  if (replacement && slot.recycling) {
+    FailRecycle(slot,
+                fmt::format("the new worker (pid {}) {} before it was online", worker.pid,
+                            exit.Describe()),
+                now, actions);
     return;
   }
   if (replacement) {
@@ -470,6 +507,11 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
   if (slot.worker_id == worker.id) {
     slot.worker_id.reset();
   }
+  if (slot.incoming_id == worker.id && slot.recycling) {
+    slot.incoming_id.reset();
+    FailRecycle(slot, "cannot start its replacement: " + spawned.error, now, actions);
+    return;
+  }
   if (slot.incoming_id == worker.id) {
     slot.incoming_id.reset();
     AbortRollout(
@@ -566,6 +608,18 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
     MaybeFinishStop(now, !children_left_, actions);
     return;
   }
+  if (memory_at_ && *memory_at_ <= now) {
+    memory_at_ = now + config_.memory_every;
+    SampleMemory sample;
+    for (const auto& [id, worker] : workers_) {
+      if (worker.pid > 0 && !worker.exiting()) {
+        sample.workers.emplace_back(id, worker.pid);
+      }
+    }
+    if (!sample.workers.empty()) {
+      actions->push_back(std::move(sample));
+    }
+  }
   for (auto& slot : slots_) {
     if (slot.restart_at && *slot.restart_at <= now && !slot.worker_id && !slot.retiring) {
       SpawnInto(slot, now, actions);
@@ -597,6 +651,18 @@ void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
   }
   // Only a reload's replacement has a deadline while starting: listen_timeout.
   worker.deadline.reset();
+  if (config_.strict_reload && slots_[static_cast<size_t>(worker.slot)].recycling) {
+    SlotInfo& slot = slots_[static_cast<size_t>(worker.slot)];
+    slot.incoming_id.reset();
+    StopWorker(worker, now, /*graceful=*/false, actions);
+    FailRecycle(
+        slot,
+        fmt::format("the new worker (pid {}) was not online {} ms after its start "
+                    "(--strict-reload)",
+                    worker.pid, config_.listen_timeout.count()),
+        now, actions);
+    return;
+  }
   if (config_.strict_reload) {
     AbortRollout(
         fmt::format("the new worker {} (pid {}) was not online {} ms after its start "
@@ -619,6 +685,13 @@ void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
                                 std::vector<Action>* actions) {
   if (phase_ != Phase::kRunning) {
     Log(Level::kInfo, "{}: no reload while stopping", request.source);
+    return;
+  }
+  if (Recycling()) {
+    pending_reload_ = request.source;
+    Log(Level::kInfo,
+        "{}: the reload starts once the memory replacement in flight is done",
+        request.source);
     return;
   }
   if (rollout_) {
@@ -681,6 +754,20 @@ void Cluster::HandOver(WorkerInfo& replacement, TimePoint now,
   std::optional<int> old = slot.worker_id;
   slot.worker_id = replacement.id;
   slot.incoming_id.reset();
+  if (slot.recycling) {
+    auto it = old ? workers_.find(*old) : workers_.end();
+    if (it == workers_.end()) {
+      slot.recycling = false;  // the old one is already gone
+      AfterRecycles(now, actions);
+      return;
+    }
+    slot.recycled_id = *old;
+    Log(Level::kInfo,
+        "worker {}: pid {} is online; asking pid {} (over --max-memory) to leave",
+        slot.index, replacement.pid, it->second.pid);
+    StopWorker(it->second, now, /*graceful=*/true, actions);
+    return;
+  }
   if (!rollout_) {
     return;  // cannot happen: a replacement exists only during a rollout
   }
@@ -752,11 +839,107 @@ void Cluster::FinishRollout(TimePoint now, std::vector<Action>* actions) {
   }
 }
 
+void Cluster::OnMemorySampled(const MemorySampled& sampled, TimePoint now,
+                              std::vector<Action>* actions) {
+  if (config_.max_memory == 0) {
+    return;
+  }
+  for (const auto& [id, bytes] : sampled.workers) {
+    auto it = workers_.find(id);
+    if (it == workers_.end()) {
+      continue;
+    }
+    WorkerInfo& worker = it->second;
+    worker.memory = bytes;
+    if (bytes > config_.max_memory) {
+      if (!worker.over_since) {
+        worker.over_since = now;
+      }
+    } else {
+      worker.over_since.reset();
+    }
+  }
+  if (phase_ != Phase::kRunning || rollout_) {
+    return;  // a reload replaces every worker anyway
+  }
+  int in_flight = static_cast<int>(std::count_if(
+      slots_.begin(), slots_.end(), [](const SlotInfo& s) { return s.recycling; }));
+  for (auto& slot : slots_) {
+    if (in_flight >= config_.reload_batch) {
+      return;
+    }
+    if (!slot.worker_id || slot.incoming_id || slot.recycling || slot.retiring ||
+        (slot.recycle_not_before && now < *slot.recycle_not_before)) {
+      continue;
+    }
+    WorkerInfo& worker = workers_.at(*slot.worker_id);
+    if (worker.state != WorkerState::kOnline || worker.exiting() || !worker.over_since ||
+        now - *worker.over_since < config_.memory_over_for) {
+      continue;
+    }
+    Recycle(slot, worker, now, actions);
+    ++in_flight;
+  }
+}
+
+void Cluster::Recycle(SlotInfo& slot, WorkerInfo& old, TimePoint now,
+                      std::vector<Action>* actions) {
+  slot.memory_in_a_row =
+      now - old.started_at < kRecycleStable ? slot.memory_in_a_row + 1 : 1;
+  const int shift = std::min(slot.memory_in_a_row - 1, 20);
+  const milliseconds backoff = std::min<milliseconds>(
+      kRecycleBackoffBase * (int64_t{1} << shift), kRecycleBackoffMax);
+  slot.recycle_not_before = now + backoff;
+  ++memory_restarts_;
+  Log(Level::kWarning,
+      "worker {} (pid {}) uses {}, above --max-memory {} for {} ms: replacing it (the "
+      "slot's next replacement waits {} s)",
+      slot.index, old.pid, Mebibytes(old.memory), Mebibytes(config_.max_memory),
+      std::chrono::duration_cast<milliseconds>(now - *old.over_since).count(),
+      backoff.count() / 1000);
+  WorkerInfo worker;
+  worker.id = next_worker_id_++;
+  worker.slot = slot.index;
+  worker.generation = old.generation;
+  worker.started_at = now;
+  worker.deadline = now + config_.listen_timeout;
+  workers_[worker.id] = worker;
+  slot.incoming_id = worker.id;
+  slot.recycling = true;
+  actions->push_back(SpawnWorker{worker.id, slot.index});
+}
+
+void Cluster::FailRecycle(SlotInfo& slot, const std::string& why, TimePoint now,
+                          std::vector<Action>* actions) {
+  Log(Level::kError,
+      "worker {}: memory replacement failed: {}; the old worker keeps serving",
+      slot.index, why);
+  slot.recycling = false;
+  slot.recycled_id.reset();
+  AfterRecycles(now, actions);
+}
+
+bool Cluster::Recycling() const {
+  return std::any_of(slots_.begin(), slots_.end(),
+                     [](const SlotInfo& s) { return s.recycling; });
+}
+
+void Cluster::AfterRecycles(TimePoint now, std::vector<Action>* actions) {
+  if (Recycling() || phase_ != Phase::kRunning) {
+    return;
+  }
+  if (auto source = std::exchange(pending_reload_, std::nullopt)) {
+    OnReloadRequested(ReloadRequested{*source}, now, actions);
+  } else if (auto scale = std::exchange(pending_scale_, std::nullopt)) {
+    OnScale(*scale, now, actions);
+  }
+}
+
 void Cluster::OnScale(int workers, TimePoint now, std::vector<Action>* actions) {
   if (phase_ != Phase::kRunning) {
     return;
   }
-  if (rollout_) {
+  if (rollout_ || Recycling()) {
     pending_scale_ = workers;
     Log(Level::kInfo, "scale {}: after the reload in progress", workers);
     return;
@@ -809,8 +992,11 @@ void Cluster::StopAll(TimePoint now, int exit_code, std::vector<Action>* actions
     reload_.last_message = "cinit was stopped during the reload";
   }
   pending_scale_.reset();
+  pending_reload_.reset();
   for (auto& slot : slots_) {
     slot.restart_at.reset();
+    slot.recycling = false;
+    slot.recycled_id.reset();
   }
   for (auto& [id, worker] : workers_) {
     StopWorker(worker, now, /*graceful=*/true, actions);

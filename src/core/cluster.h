@@ -111,6 +111,10 @@ struct WorkerInfo {
   bool abandoned = false;             // its tree survives SIGKILL: stop waiting
   TimePoint stop_at{};                // when it was asked to stop
 
+  // --max-memory: its tree's last sample, and since when it is above the limit.
+  uint64_t memory = 0;
+  std::optional<TimePoint> over_since;
+
   bool exiting() const { return exit.has_value(); }
 };
 
@@ -125,6 +129,13 @@ struct SlotInfo {
   int crashes_in_a_row = 0;
   int spawn_failures = 0;  // failed spawns in a row (fork/vfork: EAGAIN, ENOMEM…)
   std::optional<TimePoint> restart_at;
+  // --max-memory: the incoming worker replaces one that went over the limit
+  // (recycled_id), until that one is gone; replacements in a row that went over
+  // again soon, and when the next may start (the backoff).
+  bool recycling = false;
+  std::optional<int> recycled_id;
+  int memory_in_a_row = 0;
+  std::optional<TimePoint> recycle_not_before;
 };
 
 // The Event a signal becomes in cluster mode, at its first hop: SIGHUP is a
@@ -158,6 +169,8 @@ class Cluster final : public Policy {
   uint64_t trees_left() const { return trees_left_; }
   // Whether any worker has ever been online.
   bool ever_online() const { return ever_online_; }
+  // Workers replaced for going over --max-memory.
+  uint64_t memory_restarts() const { return memory_restarts_; }
   // Fills the worker, reload and counter parts of a probe snapshot (health.h).
   // started: when cinit started; now: the current time.
   void FillSnapshot(TimePoint started, TimePoint now, health::Snapshot* out) const;
@@ -205,6 +218,20 @@ class Cluster final : public Policy {
   void AbortRollout(std::string why, TimePoint now, std::vector<Action>* actions);
   void FinishRollout(TimePoint now, std::vector<Action>* actions);
 
+  // --max-memory: samples, and the replacement of a worker over the limit (a
+  // one-slot rollout of the same generation).
+  void OnMemorySampled(const MemorySampled& sampled, TimePoint now,
+                       std::vector<Action>* actions);
+  void Recycle(SlotInfo& slot, WorkerInfo& old, TimePoint now,
+               std::vector<Action>* actions);
+  // The slot's memory replacement failed (it exited or was silent before it was
+  // online, or could not be spawned): the old worker keeps serving.
+  void FailRecycle(SlotInfo& slot, const std::string& why, TimePoint now,
+                   std::vector<Action>* actions);
+  bool Recycling() const;
+  // Runs what waited for the memory replacements in flight (a reload, a scale).
+  void AfterRecycles(TimePoint now, std::vector<Action>* actions);
+
   // Scaling.
   void OnScale(int workers, TimePoint now, std::vector<Action>* actions);
   void DropRetiredSlots();
@@ -232,7 +259,10 @@ class Cluster final : public Policy {
   uint64_t spawn_failures_ = 0;
   uint64_t trees_left_ = 0;
   bool ever_online_ = false;
-  bool bind_hint_given_ = false;  // kBindHint is said once
+  bool bind_hint_given_ = false;        // kBindHint is said once
+  std::optional<TimePoint> memory_at_;  // next SampleMemory (--max-memory)
+  uint64_t memory_restarts_ = 0;
+  std::optional<std::string> pending_reload_;  // asked for during a memory replacement
 
   int generation_ = 1;
   ReloadStatus reload_;

@@ -6,6 +6,7 @@
 #define CINIT_CLUSTER_CONFIG_H_
 
 #include <chrono>
+#include <cstdint>
 
 #include "signal_policy.h"
 
@@ -44,6 +45,11 @@ struct ClusterConfig {
   int reload_batch = 1;
   bool strict_reload = false;
   SignalRewrite rewrite;  // --rewrite: applied to the signals forwarded to workers
+  // --max-memory: a worker whose tree's memory (PSS) stays above this for
+  // memory_over_for is replaced gracefully; 0: off. Sampled every memory_every.
+  uint64_t max_memory = 0;
+  std::chrono::milliseconds memory_every{1000};
+  std::chrono::milliseconds memory_over_for{3000};
 };
 
 }  // namespace cinit

@@ -529,6 +529,158 @@ TEST_SUITE("worker trees") {
   }
 }
 
+namespace {
+
+ClusterConfig MemoryConfig(int workers) {
+  ClusterConfig config = Config(workers);
+  config.max_memory = 300ull << 20;
+  config.memory_every = milliseconds(1000);
+  config.memory_over_for = milliseconds(3000);
+  return config;
+}
+
+// One sample: slot -> bytes for each slot's current worker.
+MemorySampled Sample(const Harness& h, std::vector<uint64_t> by_slot) {
+  MemorySampled sampled;
+  for (size_t i = 0; i < by_slot.size(); ++i) {
+    sampled.workers.emplace_back(h.IdOfSlot(static_cast<int>(i)), by_slot[i]);
+  }
+  return sampled;
+}
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+}  // namespace
+
+TEST_SUITE("max memory") {
+  TEST_CASE("memory is sampled every memory_every for every worker's group") {
+    Harness h(MemoryConfig(2));
+    h.Start();
+    REQUIRE(h.cluster.NextDeadline());
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(1000));
+    auto tick = h.Handle(Tick{}, t0 + milliseconds(1000));
+    auto samples = All<SampleMemory>(tick);
+    REQUIRE(samples.size() == 1);
+    REQUIRE(samples[0].workers.size() == 2);
+    CHECK(samples[0].workers[0].second == h.PidOfSlot(0));  // its process group
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(2000));
+    Harness off(Config(2));
+    off.Start();
+    CHECK_FALSE(off.cluster.NextDeadline());  // no --max-memory, no sampling
+  }
+
+  TEST_CASE("a worker above the limit for memory_over_for is replaced gracefully") {
+    Harness h(MemoryConfig(2));
+    h.Start();
+    AllOnline(h, t0);
+    const int old1 = h.IdOfSlot(1);
+    const int untouched = h.IdOfSlot(0);
+    h.Handle(Sample(h, {50 * kMiB, 310 * kMiB}), t0 + milliseconds(1000));
+    auto early = h.Handle(Sample(h, {50 * kMiB, 320 * kMiB}), t0 + milliseconds(3000));
+    CHECK(All<SpawnWorker>(early).empty());  // over for 2 s only
+    auto due = h.Handle(Sample(h, {50 * kMiB, 330 * kMiB}), t0 + milliseconds(4000));
+    auto spawns = All<SpawnWorker>(due);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 1);
+    CHECK(All<AskWorkerToLeave>(due).empty());  // not before its replacement is online
+    CHECK(h.cluster.memory_restarts() == 1);
+    const int incoming = spawns[0].worker_id;
+    CHECK(h.cluster.workers().at(incoming).generation ==
+          h.cluster.workers().at(old1).generation);  // no new generation: same code
+    auto online = h.Handle(WorkerReport{incoming, WorkerReport::Kind::kListening},
+                           t0 + milliseconds(4100));
+    auto leave = All<AskWorkerToLeave>(online);
+    REQUIRE(leave.size() == 1);
+    CHECK(leave[0].worker_id == old1);
+    CHECK(h.IdOfSlot(1) == incoming);
+    CHECK(h.IdOfSlot(0) == untouched);
+    h.Handle(ChildrenReaped{{{100 + old1, Exited(0)}}, false}, t0 + milliseconds(4500));
+    CHECK_FALSE(h.cluster.slots()[1].recycling);
+    CHECK(h.cluster.workers().count(old1) == 0);
+    CHECK(h.cluster.reload().succeeded == 0);  // not a reload
+  }
+
+  TEST_CASE("a sample under the limit starts the clock over") {
+    Harness h(MemoryConfig(1));
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(Sample(h, {310 * kMiB}), t0 + milliseconds(1000));
+    h.Handle(Sample(h, {290 * kMiB}), t0 + milliseconds(2000));
+    h.Handle(Sample(h, {310 * kMiB}), t0 + milliseconds(3000));
+    auto not_yet = h.Handle(Sample(h, {310 * kMiB}), t0 + milliseconds(5000));
+    CHECK(All<SpawnWorker>(not_yet).empty());
+    auto now = h.Handle(Sample(h, {310 * kMiB}), t0 + milliseconds(6000));
+    CHECK(All<SpawnWorker>(now).size() == 1);
+  }
+
+  TEST_CASE("replacements that outgrow the limit again back off") {
+    Harness h(MemoryConfig(1));
+    h.Start();
+    AllOnline(h, t0);
+    TimePoint now = t0;
+    std::vector<milliseconds> gaps;
+    TimePoint last_spawn = t0;
+    for (int round = 0; round < 3; ++round) {
+      // Over the limit from now on, sampled every second, until it is replaced.
+      for (int i = 0; i < 120; ++i) {
+        now += milliseconds(1000);
+        auto actions = h.Handle(Sample(h, {400 * kMiB}), now);
+        auto spawns = All<SpawnWorker>(actions);
+        if (!spawns.empty()) {
+          gaps.push_back(std::chrono::duration_cast<milliseconds>(now - last_spawn));
+          last_spawn = now;
+          const int old = h.IdOfSlot(0);
+          h.Handle(WorkerReport{spawns[0].worker_id, WorkerReport::Kind::kListening},
+                   now);
+          h.Handle(ChildrenReaped{{{100 + old, Exited(0)}}, false}, now);
+          break;
+        }
+      }
+    }
+    REQUIRE(gaps.size() == 3);
+    CHECK(gaps[1] >= milliseconds(10000));  // the first replacement's backoff
+    CHECK(gaps[2] >= milliseconds(20000));  // doubled
+  }
+
+  TEST_CASE("one slot at a time (reload_batch), and a reload waits for it") {
+    Harness h(MemoryConfig(2));
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(Sample(h, {310 * kMiB, 310 * kMiB}), t0);
+    auto due = h.Handle(Sample(h, {310 * kMiB, 310 * kMiB}), t0 + milliseconds(3000));
+    REQUIRE(All<SpawnWorker>(due).size() == 1);
+    CHECK(All<SpawnWorker>(due)[0].slot == 0);
+    const int incoming = All<SpawnWorker>(due)[0].worker_id;
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0 + milliseconds(3100));
+    CHECK(All<SpawnWorker>(hup).empty());  // deferred
+    CHECK(h.cluster.reload().state == ReloadStatus::State::kIdle);
+    const int old0 = h.IdOfSlot(0);
+    h.Handle(WorkerReport{incoming, WorkerReport::Kind::kListening},
+             t0 + milliseconds(3200));
+    auto done = h.Handle(ChildrenReaped{{{100 + old0, Exited(0)}}, false},
+                         t0 + milliseconds(3300));
+    CHECK(h.cluster.reload().state == ReloadStatus::State::kRolling);  // now it runs
+    CHECK(All<SpawnWorker>(done).size() == 1);
+  }
+
+  TEST_CASE("a replacement that dies before it is online leaves the old one serving") {
+    Harness h(MemoryConfig(1));
+    h.Start();
+    AllOnline(h, t0);
+    const int old = h.IdOfSlot(0);
+    h.Handle(Sample(h, {310 * kMiB}), t0);
+    auto due = h.Handle(Sample(h, {310 * kMiB}), t0 + milliseconds(3000));
+    const int incoming = All<SpawnWorker>(due)[0].worker_id;
+    auto crash = h.Handle(ChildrenReaped{{{100 + incoming, Exited(1)}}, false},
+                          t0 + milliseconds(3100));
+    CHECK(All<AskWorkerToLeave>(crash).empty());
+    CHECK(All<SpawnWorker>(crash).empty());
+    CHECK(h.IdOfSlot(0) == old);
+    CHECK_FALSE(h.cluster.slots()[0].recycling);
+    CHECK(h.cluster.phase() == Cluster::Phase::kRunning);
+  }
+}
+
 TEST_SUITE("crash loops") {
   TEST_CASE("an app that never came online is given up on after never_online_restarts") {
     ClusterConfig config = Config(2);

@@ -6,7 +6,7 @@
 // a Policy, which answers with Actions; the Executor carries them out with
 // syscalls, and some report back as follow-up Events at the end of the same queue
 // (ReapChildren -> ChildrenReaped, SpawnWorker -> WorkerSpawned, CheckTree ->
-// TreeChecked). Nothing calls
+// TreeChecked, SampleMemory -> MemorySampled). Nothing calls
 // back up: a source never calls the Policy or the Executor.
 // Two Policies exist: Supervisor (single mode) and Cluster (-i). Both are pure:
 // no syscalls, no clock reads.
@@ -14,6 +14,7 @@
 #define CINIT_EVENTS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -83,8 +84,15 @@ struct TreeChecked {
   bool empty;
 };
 
-using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned,
-                           WorkerReport, ReloadRequested, ScaleRequested, TreeChecked>;
+// The answer to SampleMemory: each worker's tree's memory, in bytes (0: could not
+// be read).
+struct MemorySampled {
+  std::vector<std::pair<int, uint64_t>> workers;  // (worker_id, bytes)
+};
+
+using Event =
+    std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned, WorkerReport,
+                 ReloadRequested, ScaleRequested, TreeChecked, MemorySampled>;
 
 // Events waiting for the Policy, oldest first. Bounded in practice by the sources:
 // each reads a bounded amount per wake-up, and each Action adds at most one Event.
@@ -111,6 +119,12 @@ struct SignalTree {
 struct CheckTree {
   int worker_id;
   int pgid;
+};
+
+// Measure the memory of each worker's tree (its process group pgid): the PSS of
+// its processes, summed. Reported back as MemorySampled.
+struct SampleMemory {
+  std::vector<std::pair<int, int>> workers;  // (worker_id, pgid)
 };
 
 // Send signo to every other process cinit is responsible for: all processes of
@@ -148,8 +162,8 @@ struct ExitInit {
 };
 
 using Action =
-    std::variant<SendSignal, SignalTree, CheckTree, SignalEveryone, ReapChildren,
-                 SpawnWorker, AskWorkerToLeave, ForgetWorker, ExitInit>;
+    std::variant<SendSignal, SignalTree, CheckTree, SampleMemory, SignalEveryone,
+                 ReapChildren, SpawnWorker, AskWorkerToLeave, ForgetWorker, ExitInit>;
 
 // A pure decision-maker, fed by the shell one Event at a time.
 class Policy {

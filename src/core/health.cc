@@ -189,7 +189,8 @@ std::string RenderStatus(const Snapshot& s) {
          {"generation", w.generation},
          {"restarts", w.restarts},
          {"started_at", w.started_at},
-         {"online_at", w.online_at ? nlohmann::json(*w.online_at) : nullptr}});
+         {"online_at", w.online_at ? nlohmann::json(*w.online_at) : nullptr},
+         {"memory", w.memory ? nlohmann::json(*w.memory) : nullptr}});
   }
   nlohmann::json status = {{"version", s.version},
                            {"mode", s.mode},
@@ -235,6 +236,23 @@ std::string RenderMetrics(const Snapshot& s) {
   metric("cinit_worker_spawn_failures_total", "counter",
          "Workers that could not be started (fork failed); each is retried.");
   out += fmt::format("cinit_worker_spawn_failures_total {}\n", s.spawn_failures);
+  metric("cinit_worker_memory_restarts_total", "counter",
+         "Workers replaced for staying above --max-memory.");
+  out += fmt::format("cinit_worker_memory_restarts_total {}\n", s.memory_restarts);
+  bool sampled = false;
+  for (const auto& w : s.workers) {
+    sampled = sampled || w.memory.has_value();
+  }
+  if (sampled) {
+    metric("cinit_worker_memory_bytes", "gauge",
+           "PSS of each worker's process group, as last sampled (--max-memory).");
+    for (const auto& w : s.workers) {
+      if (w.memory && w.state != "exiting") {
+        out += fmt::format("cinit_worker_memory_bytes{{instance=\"{}\",pid=\"{}\"}} {}\n",
+                           w.instance, w.pid, *w.memory);
+      }
+    }
+  }
   metric("cinit_worker_trees_left_total", "counter",
          "Workers that exited leaving processes of their group, which cinit stopped.");
   out += fmt::format("cinit_worker_trees_left_total {}\n", s.trees_left);

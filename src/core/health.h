@@ -45,6 +45,7 @@ struct WorkerView {
   int restarts = 0;
   double started_at = 0;            // seconds since cinit started
   std::optional<double> online_at;  // idem
+  std::optional<uint64_t> memory;  // its tree's PSS in bytes, when sampled (--max-memory)
 };
 
 struct Snapshot {
@@ -71,6 +72,8 @@ struct Snapshot {
   // Workers whose own process exited leaving processes of its group, which cinit
   // then stopped.
   uint64_t trees_left = 0;
+  // Workers replaced for going over --max-memory.
+  uint64_t memory_restarts = 0;
   uint64_t orphans_reaped = 0;
   uint64_t signals_forwarded = 0;
   // The workers' shared sockets: how often cinit found one shut down by a

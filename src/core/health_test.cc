@@ -16,8 +16,8 @@ health::Snapshot Ready(int online = 2) {
   s.min_ready = 1;
   s.reload_state = "idle";
   s.reload_last_result = "none";
-  s.workers = {{0, 10, "online", 1, 0, 0.5, 0.9},
-               {1, 11, "starting", 1, 2, 0.6, std::nullopt}};
+  s.workers = {{0, 10, "online", 1, 0, 0.5, 0.9, std::nullopt},
+               {1, 11, "starting", 1, 2, 0.6, std::nullopt, std::nullopt}};
   return s;
 }
 

@@ -58,12 +58,16 @@ constexpr std::string_view kUsage =
     "                           LISTEN_FDS (repeatable; ':PORT' is every address)\n"
     "      --balance shared|reuseport  one socket for all workers (default), or one\n"
     "                           SO_REUSEPORT socket per worker (see README)\n"
-    "      --stop-signal SIG    signal that stops a worker (default SIGTERM)\n"
-    "      --graceful-timeout MS  time a Node worker has to exit after 'shutdown'\n"
-    "                           before the stop signal (default 8000; env "
-    "PM2_GRACEFUL_TIMEOUT)\n"
+    "      --stop-signal SIG    signal that stops a worker, to its process group\n"
+    "                           (default SIGTERM)\n"
+    "      --graceful-timeout MS  time a worker has to exit once asked ('shutdown'\n"
+    "                           for Node, the stop signal for others) before SIGKILL\n"
+    "                           (default 8000; env PM2_GRACEFUL_TIMEOUT)\n"
     "      --min-uptime MS      a worker dying sooner counts as a crash (default 1000)\n"
-    "      --max-restarts N     crashes in a row before cinit gives up (default 10)\n"
+    "      --max-restarts N     crashes in a row before cinit gives up (default 10;\n"
+    "                           4 while no worker has ever been online)\n"
+    "      --max-memory SIZE    replace a worker whose tree's memory (PSS) stays above\n"
+    "                           SIZE (300M, 1G) for 3 s, gracefully (default: off)\n"
     "\n"
     "Rolling reload (SIGHUP, or 'reload' written to the control FIFO):\n"
     "      --listen-timeout MS  time a new worker has to come online (default 3000;\n"
@@ -245,6 +249,18 @@ constexpr std::array kValueOptions = {
                 [](std::string_view v, Options* o) {
                   return ParseMillis("--listen-timeout", v, &o->cluster.listen_timeout);
                 }},
+    ValueOption{"--max-memory", "",
+                [](std::string_view v, Options* o) {
+                  auto bytes = ParseSize(v);
+                  if (!bytes || *bytes < (uint64_t{1} << 20)) {
+                    return Status::Error(fmt::format(
+                        "--max-memory: '{}' is not a size of at least 1M (bytes, or a "
+                        "number with K, M or G: 300M)",
+                        v));
+                  }
+                  o->cluster.max_memory = *bytes;
+                  return Status::Ok();
+                }},
     ValueOption{"--reload-batch", "",
                 [](std::string_view v, Options* o) {
                   auto n = ParseInteger(v, 1, 4096);
@@ -370,6 +386,37 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out, ModeChoices* mode) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> ParseSize(std::string_view text) {
+  uint64_t unit = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K':
+      case 'k':
+        unit = uint64_t{1} << 10;
+        break;
+      case 'M':
+      case 'm':
+        unit = uint64_t{1} << 20;
+        break;
+      case 'G':
+      case 'g':
+        unit = uint64_t{1} << 30;
+        break;
+      default:
+        break;
+    }
+    if (unit != 1) {
+      text.remove_suffix(1);
+    }
+  }
+  constexpr uint64_t kMax = uint64_t{1} << 40;  // 1 TiB
+  auto n = ParseInteger(text, 1, static_cast<int64_t>(kMax));
+  if (!n || static_cast<uint64_t>(*n) > kMax / unit) {
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(*n) * unit;
+}
 
 std::string_view UsageText() { return kUsage; }
 

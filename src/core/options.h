@@ -53,6 +53,10 @@ struct ListenAddress {
 inline constexpr std::string_view kDefaultControlPath = "/run/cinit/control";
 inline constexpr std::string_view kDefaultStatusPath = "/run/cinit/status.json";
 
+// "300M", "1G", "512K" or a number of bytes (K, M, G are 1024-based, as pm2's
+// max_memory_restart): the bytes, or nullopt. 1 byte to 1 TiB.
+std::optional<uint64_t> ParseSize(std::string_view text);
+
 struct Options {
   std::vector<std::string>
       command;              // COMMAND and its arguments; empty only with help/version

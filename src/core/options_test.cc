@@ -378,3 +378,28 @@ TEST_SUITE("options") {
 }
 
 }  // namespace cinit
+
+namespace cinit {
+
+TEST_SUITE("options") {
+  TEST_CASE("sizes: bytes or K, M, G (1024-based), and --max-memory needs 1M at least") {
+    CHECK(ParseSize("300M") == 300ull << 20);
+    CHECK(ParseSize("1g") == 1ull << 30);
+    CHECK(ParseSize("512K") == 512ull << 10);
+    CHECK(ParseSize("1048576") == 1ull << 20);
+    CHECK_FALSE(ParseSize(""));
+    CHECK_FALSE(ParseSize("M"));
+    CHECK_FALSE(ParseSize("-1M"));
+    CHECK_FALSE(ParseSize("1.5G"));
+    CHECK_FALSE(ParseSize("2048G"));  // above 1 TiB
+    CHECK_FALSE(ParseSize("300MB"));
+    auto ok = Parse({"-i", "2", "--max-memory", "300M", "node", "a.js"});
+    REQUIRE(ok.status.ok());
+    CHECK(ok.options.cluster.max_memory == 300ull << 20);
+    auto small = Parse({"-i", "2", "--max-memory", "1000", "node"});
+    CHECK_FALSE(small.status.ok());
+    CHECK(small.status.message().find("at least 1M") != std::string::npos);
+  }
+}
+
+}  // namespace cinit

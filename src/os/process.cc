@@ -310,6 +310,80 @@ bool GroupExists(pid_t pgid) {
   return pgid > 1 && (kill(-pgid, 0) == 0 || errno == EPERM);
 }
 
+namespace {
+
+// The "Pss:" line of /proc/PID/smaps_rollup in bytes, else the RSS of statm.
+uint64_t MemoryOf(pid_t pid) {
+  char path[48];
+  auto [end, ec] = std::to_chars(path, path + 16, pid);
+  std::string dir = "/proc/" + std::string(path, end);
+  char buf[4096];
+  int fd = open((dir + "/smaps_rollup").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n > 0) {
+      std::string_view text(buf, static_cast<size_t>(n));
+      size_t at = text.find("\nPss:");
+      if (at != std::string_view::npos) {
+        std::string_view rest = text.substr(at + 5);
+        rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+        uint64_t kib = 0;
+        auto [p, error] = std::from_chars(rest.data(), rest.data() + rest.size(), kib);
+        if (error == std::errc()) {
+          return kib * 1024;
+        }
+      }
+    }
+  }
+  fd = open((dir + "/statm").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) {
+    return 0;
+  }
+  std::string_view text(buf, static_cast<size_t>(n));
+  size_t space = text.find(' ');
+  if (space == std::string_view::npos) {
+    return 0;
+  }
+  text.remove_prefix(space + 1);
+  uint64_t pages = 0;
+  auto [p, error] = std::from_chars(text.data(), text.data() + text.size(), pages);
+  return error == std::errc() ? pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+}  // namespace
+
+std::vector<uint64_t> GroupsMemory(const std::vector<pid_t>& pgids) {
+  std::vector<uint64_t> total(pgids.size(), 0);
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) {
+    return total;
+  }
+  while (dirent* entry = readdir(proc)) {
+    pid_t pid = 0;
+    const char* name = entry->d_name;
+    auto [end, ec] = std::from_chars(name, name + strlen(name), pid);
+    if (ec != std::errc() || *end != '\0' || pid <= 0) {
+      continue;
+    }
+    std::optional<uint64_t> group = ReadStatField(pid, 5);
+    if (!group) {
+      continue;
+    }
+    auto it = std::find(pgids.begin(), pgids.end(), static_cast<pid_t>(*group));
+    if (it != pgids.end()) {
+      total[static_cast<size_t>(it - pgids.begin())] += MemoryOf(pid);
+    }
+  }
+  closedir(proc);
+  return total;
+}
+
 int SignalEveryone(int signo) {
   if (getpid() == 1) {
     // As PID 1 of a namespace, kill(-1) reaches every other process in it.

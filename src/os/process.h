@@ -80,6 +80,13 @@ bool SignalGroup(pid_t pgid, int signo);
 // A group whose processes cinit may not signal (EPERM) exists.
 bool GroupExists(pid_t pgid);
 
+// The memory of each process group in pgids, in bytes: the PSS of its processes
+// (/proc/PID/smaps_rollup, which splits pages shared by forked workers among
+// them), summed; the RSS for a process whose PSS cannot be read (another uid
+// without CAP_SYS_PTRACE). One walk of /proc for all groups. 0 for a group none
+// of whose processes could be read.
+std::vector<uint64_t> GroupsMemory(const std::vector<pid_t>& pgids);
+
 // Sends signo to every process cinit is responsible for, except itself: as PID 1,
 // kill(-1) (every process of the namespace); otherwise every descendant found by
 // walking /proc. Returns how many processes were signalled (or -1 for "all" as

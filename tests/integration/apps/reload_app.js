@@ -5,7 +5,7 @@
 // every request with 200 and a fixed-size body:
 //     "ok pid=<pid> instance=<k>\n" + padding + "end\n"      (BODY_SIZE bytes)
 // GET /busy?ms=N blocks the event loop N ms before answering (so that concurrent
-// requests spread over the workers). Once asked to leave ('shutdown' or the IPC
+// requests spread over the workers); GET /hog?mb=N keeps N MiB more (event "hog"). Once asked to leave ('shutdown' or the IPC
 // channel's disconnect) it answers with "connection: close", as a graceful
 // server does, so keep-alive clients move to the other workers.
 //
@@ -21,6 +21,7 @@
 //     listening  the server listens (logged in the listen callback, which runs
 //                before Node's cluster sends 'listening' to cinit)
 //     ready      process.send('ready' or 'online') is about to be sent ($RELOAD_READY)
+//     hog        GET /hog?mb=N arrived
 //     shutdown   the 'shutdown' message from cinit arrived
 //     disconnect the IPC channel to cinit closed (Node's cluster disconnect)
 //     closed     the server closed (in-flight requests done)
@@ -79,6 +80,8 @@ function body() {
   return head + '.'.repeat(BODY_SIZE - head.length - 4) + 'end\n';
 }
 
+const hogged = [];
+
 function serve() {
   server = http.createServer((req, res) => {
     const busy = /^\/busy\?ms=(\d+)/.exec(req.url);
@@ -87,6 +90,12 @@ function serve() {
       while (Date.now() < until) {
         // Block the event loop: this worker accepts nothing meanwhile.
       }
+    }
+    const hog = /^\/hog\?mb=(\d+)/.exec(req.url);
+    if (hog) {
+      // Keep N MiB, touched so that they count (--max-memory tests).
+      log('hog');
+      hogged.push(Buffer.alloc(Number(hog[1]) << 20, 1));
     }
     const headers = { 'content-type': 'text/plain', 'content-length': BODY_SIZE };
     // A graceful server: once asked to leave, keep-alive clients are told to
