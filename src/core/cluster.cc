@@ -1020,7 +1020,8 @@ void Cluster::StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
     worker.deadline = worker.deadline ? std::min(*worker.deadline, soon) : soon;
     if (worker.state == WorkerState::kLeaving && !worker.exiting()) {
       worker.state = WorkerState::kTerminating;
-      worker.stop_at = now;
+      worker.stop_budget =
+          std::chrono::duration_cast<milliseconds>(*worker.deadline - now);
       worker.tree_signalled = true;
       actions->push_back(SignalTree{worker.pid, config_.stop_signal});
     }
@@ -1028,8 +1029,8 @@ void Cluster::StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
   }
   // One rule for every kind: asked to leave in the way it understands, then
   // graceful_timeout (then, for Node, the stop signal and kill_timeout), SIGKILL.
-  worker.stop_at = now;
-  worker.deadline = graceful ? now + config_.graceful_timeout : soon;
+  worker.stop_budget = graceful ? config_.graceful_timeout : config_.kill_timeout;
+  worker.deadline = now + worker.stop_budget;
   if (graceful && config_.node_ipc) {
     worker.state = WorkerState::kLeaving;
     actions->push_back(AskWorkerToLeave{worker.id});
@@ -1055,9 +1056,7 @@ void Cluster::AdvanceStop(WorkerInfo& worker, TimePoint now,
   if (!worker.killed) {
     Log(Level::kWarning,
         "worker {} (pid {}) still running {} ms after {}: sending SIGKILL", worker.slot,
-        worker.pid,
-        std::chrono::duration_cast<milliseconds>(now - worker.stop_at).count(),
-        SignalName(config_.stop_signal));
+        worker.pid, worker.stop_budget.count(), SignalName(config_.stop_signal));
     worker.killed = true;
     worker.deadline = now + Drain::kKillWait;
     actions->push_back(SignalTree{worker.pid, SIGKILL});

@@ -106,10 +106,10 @@ struct WorkerInfo {
   // worker stays, "exiting", until nothing is left of its process group.
   std::optional<ExitInfo> exit;
   TimePoint exited_at{};
-  std::optional<TimePoint> check_at;  // when to look at its tree again
-  bool tree_left = false;             // a look found processes of its tree left
-  bool abandoned = false;             // its tree survives SIGKILL: stop waiting
-  TimePoint stop_at{};                // when it was asked to stop
+  std::optional<TimePoint> check_at;         // when to look at its tree again
+  bool tree_left = false;                    // a look found processes of its tree left
+  bool abandoned = false;                    // its tree survives SIGKILL: stop waiting
+  std::chrono::milliseconds stop_budget{0};  // its stop signal's wait before SIGKILL
 
   // --max-memory: its tree's last sample, and since when it is above the limit.
   uint64_t memory = 0;

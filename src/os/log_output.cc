@@ -131,7 +131,17 @@ void WriteLogLine(std::string_view line) {
     }
     return;
   }
+  // The count of lines lost goes first; it may itself land in the queue (a reader
+  // still slow), and then this line must queue behind it, not overwrite it.
   ReportDropped(out);
+  if (!out.queue.empty()) {
+    if (out.queue.size() - out.head + line.size() <= kMaxLogQueued) {
+      out.queue.append(line);
+    } else {
+      ++out.dropped;
+    }
+    return;
+  }
   size_t n = WriteSome(out, line);
   if (n < line.size()) {
     if (line.size() - n <= kMaxLogQueued) {

@@ -284,21 +284,39 @@ class BlockedStderr(unittest.TestCase):
             os.close(fd)
         wait_for(lambda: _fifo_empty(control), what="cinit to read the control FIFO")
         self.assertEqual((try_probe(health, "/livez") or (0,))[0], 200)
-        # Someone reads again: the backlog comes out, with the count of what was dropped.
-        text = []
-        reader = threading.Thread(target=lambda: text.append(_read_all(r)), daemon=True)
+        # Someone reads again: the backlog comes out, with the count of what was dropped,
+        # while cinit goes on logging (1000 more warnings, written as the reader starts:
+        # the drain and new lines meet).
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=_read_all, args=(r, chunks), daemon=True)
         reader.start()
+        fd = os.open(control, os.O_WRONLY)
+        try:
+            for _ in range(100):
+                os.write(fd, b"frobnicate\n" * 10)
+        finally:
+            os.close(fd)
+        wait_for(lambda: _fifo_empty(control), what="cinit to read the control FIFO")
+
+        def accounted() -> tuple[int, int]:
+            out = b"".join(chunks).replace(b"x", b"").decode(errors="replace")
+            written = out.count("ignoring unknown command 'frobnicate'")
+            dropped = sum(int(n) for n in re.findall(
+                r"warning: (\d+) log line\(s\) dropped: stderr was not being read", out))
+            return written, dropped
+        # No line is lost silently: each of the 4000 warnings is written or counted as
+        # dropped (how many of each depends on how fast cinit ran meanwhile).
+        try:
+            wait_for(lambda: sum(accounted()) >= 4000, what="every warning accounted for")
+        finally:
+            written, dropped = accounted()
+        self.assertEqual(written + dropped, 4000, f"{written} written, {dropped} dropped")
+        self.assertGreater(dropped, 0)
         run.signal(signal.SIGTERM)
         run.wait()
         reader.join(DEADLINE)
-        out = text[0].replace(b"x", b"").decode(errors="replace") if text else ""
+        out = b"".join(chunks).replace(b"x", b"").decode(errors="replace")
         self.assertIn("health endpoint on", out)  # the oldest lines are kept
-        # No line is lost silently: each of the 3000 warnings was written or counted
-        # as dropped (how many of each depends on how fast cinit ran meanwhile).
-        written = out.count("ignoring unknown command 'frobnicate'")
-        dropped = sum(int(n) for n in re.findall(
-            r"warning: (\d+) log line\(s\) dropped: stderr was not being read", out))
-        self.assertEqual(written + dropped, 3000, f"{written} written, {dropped} dropped")
         self.assertIn("all workers have stopped", out)  # and writing resumed
 
 
@@ -313,11 +331,10 @@ def _fifo_empty(path: str) -> bool:
         os.close(fd)
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
+def _read_all(fd: int, chunks: list) -> None:
+    """Reads fd to its end, appending what it reads to chunks as it goes."""
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _flood(port: int, seconds: float, hold: int) -> None:
