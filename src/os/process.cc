@@ -272,6 +272,61 @@ pid_t ParentOf(pid_t pid) { return ReadParent(pid); }
 
 uint64_t StartTimeOf(pid_t pid) { return ReadStatField(pid, 22).value_or(0); }
 
+std::map<int, uint64_t> ResidentByGroup(const std::vector<int>& pgids) {
+  std::map<int, uint64_t> out;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr || pgids.empty()) {
+    if (proc != nullptr) {
+      closedir(proc);
+    }
+    return out;
+  }
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    long pid = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || pid <= 0) {
+      continue;
+    }
+    auto pgrp = ReadStatField(static_cast<pid_t>(pid), 5);
+    if (!pgrp ||
+        std::find(pgids.begin(), pgids.end(), static_cast<int>(*pgrp)) == pgids.end()) {
+      continue;
+    }
+    std::string path = std::string("/proc/") + entry->d_name + "/statm";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      continue;
+    }
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+      continue;
+    }
+    // "size resident shared text lib data dt", in pages.
+    std::string_view statm(buf, static_cast<size_t>(n));
+    size_t space = statm.find(' ');
+    if (space == std::string_view::npos) {
+      continue;
+    }
+    uint64_t resident = 0;
+    std::string_view rest = statm.substr(space + 1);
+    auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), resident);
+    if (ec == std::errc()) {
+      out[static_cast<int>(*pgrp)] += resident * page;
+    }
+  }
+  closedir(proc);
+  return out;
+}
+
+std::string PidNamespace() {
+  char buf[64];
+  ssize_t n = readlink("/proc/self/ns/pid", buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
 int UidOf(pid_t pid) {
   char path[32] = "/proc/";
   auto [end, ec] = std::to_chars(path + 6, path + sizeof(path) - 7, pid);

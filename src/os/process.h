@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,17 @@ pid_t ParentOf(pid_t pid);
 // pid, it names one process for the machine's uptime, so a pid reused by another
 // process is told apart. 0 when it cannot be read.
 uint64_t StartTimeOf(pid_t pid);
+
+// The resident memory, in bytes, of each process group of pgids: the sum over its
+// processes of their resident pages (/proc/PID/statm, field 2, times the page
+// size). Pages shared between processes (a binary's code, a forked server's
+// untouched heap, shared memory) count once per process. One pass over /proc; a
+// group none of whose processes could be read is absent.
+std::map<int, uint64_t> ResidentByGroup(const std::vector<int>& pgids);
+
+// This process's PID namespace, as /proc/self/ns/pid reads ("pid:[4026531836]");
+// empty when it cannot be read.
+std::string PidNamespace();
 
 // pid's effective uid (the owner of /proc/PID), or -1 when it cannot be read.
 int UidOf(pid_t pid);
