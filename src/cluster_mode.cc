@@ -6,6 +6,7 @@
 
 #include "cluster.h"
 #include "control_fifo.h"
+#include "ctl_status.h"
 #include "executor.h"
 #include "health_server.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "os/cpu.h"
 #include "os/log_output.h"
 #include "os/pid1.h"
+#include "os/process.h"
 #include "signal_source.h"
 #include "worker_kind.h"
 #include "workers.h"
@@ -40,7 +42,12 @@ class Publisher {
         cpus_(cpus),
         started_(started),
         health_(health),
-        sockets_(sockets) {}
+        sockets_(sockets) {
+    writer_.pid = os::OwnPid();
+    writer_.pid_ns = os::PidNamespace();
+    // steady_clock is CLOCK_MONOTONIC: `cinit ctl status` reads the same clock.
+    writer_.started = std::chrono::duration<double>(started.time_since_epoch()).count();
+  }
 
   void Publish(TimePoint now) {
     if (health_->waiting()) {
@@ -49,12 +56,7 @@ class Publisher {
       // reason to say not ready.
       sockets_->Repair();
       health::Snapshot snapshot;
-      snapshot.version = CINIT_VERSION;
-      snapshot.cpus = cpus_.cpus;
-      snapshot.cpus_how = cpus_.how;
-      snapshot.min_ready = options_.min_ready;
-      cluster_.FillSnapshot(started_, now, &snapshot);
-      FillSockets(&snapshot);
+      FillFull(now, &snapshot);
       health_->Answer(snapshot);
     }
     if (options_.status_path.empty() || (retry_at_ && now < *retry_at_)) {
@@ -67,10 +69,15 @@ class Publisher {
     cluster_.FillReadiness(&readiness);
     FillSockets(&readiness);
     health::Verdict verdict = health::Judge(readiness);
-    if (published_ == verdict) {
+    view_dirty_ = ViewChanged() || view_dirty_;
+    if (published_ == verdict && !view_dirty_) {
       return;
     }
-    if (Status s = os::ReplaceFile(options_.status_path, health::RenderVerdict(verdict));
+    // The verdict and `cinit ctl status`'s view, in one file written at once.
+    health::Snapshot view;
+    FillFull(now, &view);
+    if (Status s = os::ReplaceFile(options_.status_path,
+                                   ctl_status::RenderFile(verdict, view, writer_));
         !s.ok()) {
       // ENOSPC, EROFS…: the old verdict must not stand for the new one. An empty
       // file makes `cinit status` say "unknown" (not ready); retried every second.
@@ -90,12 +97,47 @@ class Publisher {
       retry_at_.reset();
     }
     published_ = verdict;
+    view_dirty_ = false;
   }
 
   // When the status file is to be tried again, after a failed write.
   std::optional<TimePoint> NextDeadline() const { return retry_at_; }
 
  private:
+  void FillFull(TimePoint now, health::Snapshot* snapshot) const {
+    snapshot->version = CINIT_VERSION;
+    snapshot->cpus = cpus_.cpus;
+    snapshot->cpus_how = cpus_.how;
+    snapshot->min_ready = options_.min_ready;
+    cluster_.FillSnapshot(started_, now, snapshot);
+    FillSockets(snapshot);
+  }
+
+  // Whether what `cinit ctl status` shows changed since the last call: a cheap
+  // key of it (no strings, the buffers reused), so that an unchanged cluster costs
+  // no rendering and no write.
+  bool ViewChanged() {
+    key_scratch_.clear();
+    for (const auto& [id, worker] : cluster_.workers()) {
+      key_scratch_.insert(key_scratch_.end(),
+                          {id, worker.pid, static_cast<int64_t>(worker.state),
+                           worker.exiting() ? 1 : 0, worker.generation,
+                           cluster_.slots()[static_cast<size_t>(worker.slot)].restarts});
+    }
+    const ReloadStatus& reload = cluster_.reload();
+    key_scratch_.insert(
+        key_scratch_.end(),
+        {static_cast<int64_t>(reload.state), reload.slots_done, reload.slots_total,
+         reload.generation, static_cast<int64_t>(reload.last_result),
+         reload.succeeded + reload.failed, static_cast<int64_t>(cluster_.phase()),
+         cluster_.desired_workers()});
+    if (key_scratch_ == key_) {
+      return false;
+    }
+    key_.swap(key_scratch_);
+    return true;
+  }
+
   void FillSockets(health::Snapshot* snapshot) const {
     snapshot->shared_sockets_restored = sockets_->restored();
     snapshot->sockets_not_listening = sockets_->not_listening();
@@ -109,6 +151,10 @@ class Publisher {
   SharedSockets* sockets_;
   static constexpr std::chrono::milliseconds kRetry{1000};
   std::optional<health::Verdict> published_;
+  ctl_status::Writer writer_;
+  std::vector<int64_t> key_;
+  std::vector<int64_t> key_scratch_;
+  bool view_dirty_ = true;
   std::optional<TimePoint> retry_at_;
 };
 

@@ -11,6 +11,9 @@ namespace cinit {
 
 // `cinit ctl [--control PATH] COMMAND...`: writes one line to the control FIFO.
 // Returns the exit code: 2 for a bad command, 1 when no cinit reads the FIFO.
+// `cinit ctl [--control PATH] status [--json] [--status-file PATH]` prints the
+// cluster's view instead (ctl_status.h): exit 0, or 1 with the reason when cinit
+// does not run or has no view to give.
 int RunCtl(std::span<const std::string_view> args);
 
 // `cinit status [--status-file PATH] --ready|--live`: exits 0 when the verdict cinit

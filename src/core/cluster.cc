@@ -145,6 +145,7 @@ void Cluster::FillReadiness(health::Snapshot* out) const {
   out->desired_workers = config_.workers;
   out->online_workers = online_workers();
   out->stopping = phase_ != Phase::kRunning;
+  out->lame_duck = phase_ == Phase::kLameDuck;
   out->giving_up = giving_up();
 }
 
@@ -158,6 +159,7 @@ std::optional<TimePoint> Cluster::NextDeadline() const {
       next = when;
     }
   };
+  consider(lame_duck_until_);
   for (const auto& slot : slots_) {
     consider(slot.restart_at);
   }
@@ -210,7 +212,18 @@ void Cluster::OnSignal(int signo, TimePoint now, std::vector<Action>* actions) {
       return;
   }
   if (signo == SIGTERM || signo == SIGINT) {
-    if (phase_ == Phase::kRunning) {
+    if (phase_ == Phase::kRunning && config_.drain_delay.count() > 0) {
+      phase_ = Phase::kLameDuck;
+      lame_duck_until_ = now + config_.drain_delay;
+      Log(Level::kInfo,
+          "{}: not ready; {} worker(s) keep serving for {} ms (--drain-delay), then stop "
+          "gracefully ({} again: at once)",
+          SignalName(signo), workers_.size(), config_.drain_delay.count(),
+          SignalName(signo));
+    } else if (phase_ == Phase::kRunning || phase_ == Phase::kLameDuck) {
+      if (phase_ == Phase::kLameDuck) {
+        Log(Level::kInfo, "{} again: the drain delay is cut short", SignalName(signo));
+      }
       Log(Level::kInfo, "{}: stopping {} worker(s) gracefully", SignalName(signo),
           workers_.size());
       StopAll(now, 0, actions);
@@ -351,7 +364,7 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     slot.incoming_id.reset();
   }
   bool expected = worker.state == WorkerState::kLeaving ||
-                  worker.state == WorkerState::kTerminating || phase_ != Phase::kRunning;
+                  worker.state == WorkerState::kTerminating || !serving();
   if (expected) {
     Log(Level::kInfo, "worker {} (pid {}) {}", worker.slot, worker.pid, exit.Describe());
     if (worker.killed) {
@@ -492,7 +505,7 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
       it->second.hello_due = now + config_.shim_hello_wait;
     }
     Log(Level::kDebug, "worker {} is pid {}", it->second.slot, spawned.pid);
-    if (phase_ != Phase::kRunning) {
+    if (!serving()) {
       StopWorker(it->second, now, /*graceful=*/false, actions);
     }
     return;
@@ -519,7 +532,7 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
         now, actions);
     return;
   }
-  if (phase_ != Phase::kRunning || slot.retiring) {
+  if (!serving() || slot.retiring) {
     DropRetiredSlots();
     return;
   }
@@ -533,7 +546,7 @@ void Cluster::OnSpawned(const WorkerSpawned& spawned, TimePoint now,
 }
 
 void Cluster::RefillSlot(int index, TimePoint now, std::vector<Action>* actions) {
-  if (phase_ != Phase::kRunning || index >= static_cast<int>(slots_.size())) {
+  if (!serving() || index >= static_cast<int>(slots_.size())) {
     return;
   }
   SlotInfo& slot = slots_[static_cast<size_t>(index)];
@@ -606,6 +619,12 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
   }
   if (phase_ == Phase::kStopping) {
     MaybeFinishStop(now, !children_left_, actions);
+    return;
+  }
+  if (phase_ == Phase::kLameDuck && lame_duck_until_ && *lame_duck_until_ <= now) {
+    Log(Level::kInfo, "drain delay over: stopping {} worker(s) gracefully",
+        workers_.size());
+    StopAll(now, 0, actions);
     return;
   }
   if (memory_at_ && *memory_at_ <= now) {
@@ -683,6 +702,12 @@ void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
 
 void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
                                 std::vector<Action>* actions) {
+  if (phase_ == Phase::kLameDuck) {
+    Log(Level::kWarning,
+        "{}: reload refused: cinit is stopping (drain delay, workers still serving)",
+        request.source);
+    return;
+  }
   if (phase_ != Phase::kRunning) {
     Log(Level::kInfo, "{}: no reload while stopping", request.source);
     return;
@@ -793,7 +818,7 @@ void Cluster::StepDone(int slot, TimePoint now, std::vector<Action>* actions) {
   }
   std::erase_if(rollout_->steps, [slot](const Step& s) { return s.slot == slot; });
   ++reload_.slots_done;
-  if (rollout_->steps.empty() && rollout_->again) {
+  if (rollout_->steps.empty() && rollout_->again && phase_ == Phase::kRunning) {
     Log(Level::kInfo, "starting the reload over, as asked for during it");
     StartRollout(now, actions);
     return;
@@ -937,6 +962,9 @@ void Cluster::AfterRecycles(TimePoint now, std::vector<Action>* actions) {
 
 void Cluster::OnScale(int workers, TimePoint now, std::vector<Action>* actions) {
   if (phase_ != Phase::kRunning) {
+    if (phase_ == Phase::kLameDuck) {
+      Log(Level::kWarning, "scale {} refused: cinit is stopping (drain delay)", workers);
+    }
     return;
   }
   if (rollout_ || Recycling()) {
@@ -984,6 +1012,7 @@ void Cluster::DropRetiredSlots() {
 
 void Cluster::StopAll(TimePoint now, int exit_code, std::vector<Action>* actions) {
   phase_ = Phase::kStopping;
+  lame_duck_until_.reset();
   stop_exit_code_ = exit_code;
   if (rollout_) {
     rollout_.reset();

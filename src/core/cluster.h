@@ -29,6 +29,12 @@
 // running then gets the stop signal and kill_timeout more, as pm2's reload does;
 // then SIGKILL to the tree. cinit exits 0 if every worker ended before SIGKILL was
 // needed, 1 otherwise. A second SIGTERM/SIGINT cuts the wait to kill_timeout.
+// Lame duck (drain_delay > 0): SIGTERM/SIGINT first enter kLameDuck, which the
+// probes report as not ready ("stopping") while the workers go on serving, and
+// supervision goes on as while running (a worker that exits is restarted: traffic
+// still arrives, which is what the delay is for); a reload or a scale asked for
+// then is refused. The graceful stop above begins at the delay's end (a deadline,
+// NextDeadline), or at once on a second SIGTERM/SIGINT.
 // SIGHUP is a ReloadRequested. Every other caught signal is forwarded to every live
 // worker's own process.
 //
@@ -145,7 +151,9 @@ Event ClusterSignalEvent(int signo);
 
 class Cluster final : public Policy {
  public:
-  enum class Phase { kRunning, kStopping, kDraining };
+  // kRunning → (kLameDuck, drain_delay) → kStopping (workers asked to leave) →
+  // kDraining (every worker gone; the final drain of the rest) → exit.
+  enum class Phase { kRunning, kLameDuck, kStopping, kDraining };
 
   explicit Cluster(ClusterConfig config);
 
@@ -177,6 +185,8 @@ class Cluster final : public Policy {
   // Fills only what health::Judge reads (cheap: no strings, no worker list).
   void FillReadiness(health::Snapshot* out) const;
   int desired_workers() const { return config_.workers; }
+  // When the lame duck ends and the graceful stop begins (kLameDuck only).
+  std::optional<TimePoint> lame_duck_until() const { return lame_duck_until_; }
   // True once cinit is stopping because workers crash-loop (exit kExitGaveUp).
   bool giving_up() const {
     return phase_ != Phase::kRunning && stop_exit_code_ == kExitGaveUp;
@@ -240,6 +250,9 @@ class Cluster final : public Policy {
   // Spawns into slot index if it is wanted, empty and not waiting for a restart.
   void RefillSlot(int index, TimePoint now, std::vector<Action>* actions);
   void ScheduleRestart(SlotInfo& slot, bool crashed, TimePoint now);
+  // Whether workers are supervised (restarted, refilled) as while running: also
+  // during the lame duck, when they still serve.
+  bool serving() const { return phase_ == Phase::kRunning || phase_ == Phase::kLameDuck; }
   void StopAll(TimePoint now, int exit_code, std::vector<Action>* actions);
   void StopWorker(WorkerInfo& worker, TimePoint now, bool graceful,
                   std::vector<Action>* actions);
@@ -252,6 +265,7 @@ class Cluster final : public Policy {
   std::map<int, WorkerInfo> workers_;  // live workers by id
   int next_worker_id_ = 1;
   int stop_exit_code_ = 0;
+  std::optional<TimePoint> lame_duck_until_;
   bool children_left_ = true;  // last reap's view: does cinit still have children?
   Drain drain_;
   uint64_t orphans_reaped_ = 0;

@@ -29,6 +29,10 @@ struct ClusterConfig {
   // Node, the stop signal for the others) before SIGKILL goes to its tree
   // (--graceful-timeout, PM2_GRACEFUL_TIMEOUT).
   std::chrono::milliseconds graceful_timeout{8000};
+  // Lame duck (--drain-delay, CINIT_DRAIN_DELAY): after SIGTERM/SIGINT cinit says
+  // not ready at once but the workers keep serving this long before the graceful
+  // stop begins, while endpoints and load balancers stop sending. 0: stop at once.
+  std::chrono::milliseconds drain_delay{0};
   // A worker that dies sooner than this after its start has crashed; max_restarts
   // crashes in a row of one slot make cinit give up.
   std::chrono::milliseconds min_uptime{1000};

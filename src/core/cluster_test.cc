@@ -1008,6 +1008,96 @@ TEST_SUITE("scale") {
     REQUIRE(spawns.size() == 1);
     CHECK(spawns[0].slot == 1);
   }
+  TEST_CASE(
+      "--drain-delay: SIGTERM turns not ready at once, the stop waits for the delay") {
+    ClusterConfig config = Config(2);
+    config.drain_delay = milliseconds(1500);
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    auto actions = h.Handle(SignalReceived{SIGTERM}, t0 + milliseconds(10));
+    CHECK(actions.empty());  // nobody is asked to leave yet
+    CHECK(h.cluster.phase() == Cluster::Phase::kLameDuck);
+    health::Snapshot readiness;
+    h.cluster.FillReadiness(&readiness);
+    CHECK(readiness.stopping);
+    CHECK(readiness.lame_duck);
+    CHECK_FALSE(health::Judge(readiness).ready);
+    CHECK(h.cluster.online_workers() == 2);  // still serving
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(1510));
+    CHECK(All<AskWorkerToLeave>(h.Handle(Tick{}, t0 + milliseconds(1509))).empty());
+    auto stop = h.Handle(Tick{}, t0 + milliseconds(1510));
+    CHECK(All<AskWorkerToLeave>(stop).size() == 2);
+    CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
+    CHECK_FALSE(h.cluster.lame_duck_until());
+    // The graceful stop as without the delay: graceful_timeout from its start.
+    CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(1510 + 5000));
+  }
+
+  TEST_CASE("--drain-delay: a second SIGTERM or SIGINT starts the stop at once") {
+    for (int second : {SIGTERM, SIGINT}) {
+      ClusterConfig config = Config(2);
+      config.drain_delay = milliseconds(20000);
+      Harness h(config);
+      h.Start();
+      AllOnline(h, t0);
+      h.Handle(SignalReceived{SIGINT}, t0);
+      auto stop = h.Handle(SignalReceived{second}, t0 + milliseconds(100));
+      CHECK(All<AskWorkerToLeave>(stop).size() == 2);
+      CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
+      CHECK(*h.cluster.NextDeadline() == t0 + milliseconds(100 + 5000));
+      // A third hurries everyone, as a second does without the delay.
+      auto hurry = h.Handle(SignalReceived{second}, t0 + milliseconds(200));
+      CHECK(All<SignalTree>(hurry).size() == 2);
+    }
+  }
+
+  TEST_CASE("--drain-delay: a reload or a scale asked for during the delay is refused") {
+    ClusterConfig config = Config(2);
+    config.drain_delay = milliseconds(1000);
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(SignalReceived{SIGTERM}, t0);
+    CHECK(All<SpawnWorker>(h.Handle(ClusterSignalEvent(SIGHUP), t0 + milliseconds(1)))
+              .empty());
+    CHECK(All<SpawnWorker>(h.Handle(ReloadRequested{"control FIFO"}, t0)).empty());
+    CHECK(All<SpawnWorker>(h.Handle(ScaleRequested{4}, t0)).empty());
+    CHECK(h.cluster.reload().state == ReloadStatus::State::kIdle);
+    CHECK(h.cluster.slots().size() == 2);
+    CHECK(h.cluster.phase() == Cluster::Phase::kLameDuck);
+  }
+
+  TEST_CASE("--drain-delay: a worker that exits during the delay is restarted") {
+    ClusterConfig config = Config(2);
+    config.drain_delay = milliseconds(3000);
+    Harness h(config);
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(SignalReceived{SIGTERM}, t0 + milliseconds(5000));
+    h.Handle(ChildrenReaped{{{h.PidOfSlot(1), Exited(1)}}, false},
+             t0 + milliseconds(5100));
+    const auto& slot = h.cluster.slots()[1];
+    REQUIRE(slot.restart_at);
+    CHECK(*slot.restart_at == t0 + milliseconds(5200));
+    auto respawn = h.Handle(Tick{}, t0 + milliseconds(5200));
+    auto spawns = All<SpawnWorker>(respawn);
+    REQUIRE(spawns.size() == 1);
+    CHECK(spawns[0].slot == 1);
+    // Not stopped as it starts: it serves until the delay ends, then leaves with the
+    // rest.
+    CHECK(All<SignalTree>(respawn).empty());
+    auto stop = h.Handle(Tick{}, t0 + milliseconds(8000));
+    CHECK(All<AskWorkerToLeave>(stop).size() == 2);
+  }
+
+  TEST_CASE("--drain-delay 0 (the default) stops at once, as before") {
+    Harness h(Config(1));
+    h.Start();
+    auto actions = h.Handle(SignalReceived{SIGTERM}, t0);
+    CHECK(All<AskWorkerToLeave>(actions).size() == 1);
+    CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
+  }
 }
 
 }  // namespace cinit

@@ -129,7 +129,9 @@ Verdict Judge(const Snapshot& s) {
   verdict.live = !s.giving_up;
   verdict.live_reason = s.giving_up ? "giving up: workers crash right after start" : "ok";
   if (s.stopping) {
-    verdict.ready_reason = "stopping";
+    verdict.ready_reason =
+        s.lame_duck ? "stopping: draining (workers serve until the drain delay ends)"
+                    : "stopping";
   } else if (!s.sockets_not_listening.empty()) {
     // Connections to that port are refused, whatever the workers say.
     verdict.ready_reason =
@@ -199,6 +201,7 @@ std::string RenderStatus(const Snapshot& s) {
                            {"workers_desired", s.desired_workers},
                            {"workers_online", s.online_workers},
                            {"stopping", s.stopping},
+                           {"lame_duck", s.lame_duck},
                            {"reload",
                             {{"state", s.reload_state},
                              {"slot", s.reload_slot},

@@ -58,6 +58,7 @@ struct Snapshot {
   int online_workers = 0;
   int min_ready = 1;
   bool stopping = false;
+  bool lame_duck = false;  // stopping, but the workers serve until the drain delay ends
   bool giving_up = false;
   std::string reload_state;  // "idle" or "rolling"
   int reload_slot = 0;       // slots done in the current rollout

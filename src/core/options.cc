@@ -63,6 +63,9 @@ constexpr std::string_view kUsage =
     "      --graceful-timeout MS  time a worker has to exit once asked ('shutdown'\n"
     "                           for Node, the stop signal for others) before SIGKILL\n"
     "                           (default 8000; env PM2_GRACEFUL_TIMEOUT)\n"
+    "      --drain-delay MS     after SIGTERM: not ready at once, workers serve MS more\n"
+    "                           before the graceful stop (default 0; env\n"
+    "                           CINIT_DRAIN_DELAY)\n"
     "      --min-uptime MS      a worker dying sooner counts as a crash (default 1000)\n"
     "      --max-restarts N     crashes in a row before cinit gives up (default 10;\n"
     "                           4 while no worker has ever been online)\n"
@@ -241,6 +244,10 @@ constexpr std::array kValueOptions = {
                   return ParseMillis("--graceful-timeout", v,
                                      &o->cluster.graceful_timeout);
                 }},
+    ValueOption{"--drain-delay", "",
+                [](std::string_view v, Options* o) {
+                  return ParseMillis("--drain-delay", v, &o->cluster.drain_delay);
+                }},
     ValueOption{"--min-uptime", "",
                 [](std::string_view v, Options* o) {
                   return ParseMillis("--min-uptime", v, &o->cluster.min_uptime);
@@ -325,6 +332,9 @@ struct ModeChoices {
   bool group = false;          // -g, TINI_KILL_PROCESS_GROUP
   // Single-mode flags given explicitly (rejected with -i).
   std::string_view single_only;
+  // Cluster-mode flags given explicitly (rejected without -i; their variables are
+  // only ignored there, since an image's ENV serves every command).
+  std::string_view cluster_only;
 };
 
 // Environment defaults, applied before the flags (which beat them). The peers'
@@ -364,6 +374,12 @@ Status ApplyEnvironment(const EnvLookup& env, Options* out, ModeChoices* mode) {
   if (auto text = env("PM2_GRACEFUL_TIMEOUT")) {
     if (Status s =
             ParseMillis("PM2_GRACEFUL_TIMEOUT", *text, &out->cluster.graceful_timeout);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto text = env("CINIT_DRAIN_DELAY")) {
+    if (Status s = ParseMillis("CINIT_DRAIN_DELAY", *text, &out->cluster.drain_delay);
         !s.ok()) {
       return s;
     }
@@ -633,6 +649,9 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     if (match->short_name == "-e") {
       mode.single_only = "-e";
     }
+    if (match->long_name == "--drain-delay") {
+      mode.cluster_only = "--drain-delay";
+    }
   }
 
   for (; i < args.size(); ++i) {
@@ -650,6 +669,9 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
   }
   if (!out.instances && out.health) {
     return Status::Error("--health needs cluster mode (-i N)");
+  }
+  if (!out.instances && !mode.cluster_only.empty()) {
+    return Status::Error(fmt::format("{} needs cluster mode (-i N)", mode.cluster_only));
   }
   if (out.instances && !mode.single_only.empty()) {
     return Status::Error(

@@ -145,6 +145,23 @@ TEST_SUITE("options") {
     CHECK_FALSE(Parse({"x"}, {{"PM2_GRACEFUL_TIMEOUT", "soon"}}).status.ok());
   }
 
+  TEST_CASE("--drain-delay and CINIT_DRAIN_DELAY, cluster mode only") {
+    CHECK(Parse({"-i", "2", "x"}).options.cluster.drain_delay.count() == 0);
+    auto p =
+        Parse({"-i", "2", "--drain-delay", "1500", "x"}, {{"CINIT_DRAIN_DELAY", "9"}});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.cluster.drain_delay.count() == 1500);
+    CHECK(Parse({"-i", "2", "x"}, {{"CINIT_DRAIN_DELAY", "3000"}})
+              .options.cluster.drain_delay.count() == 3000);
+    CHECK_FALSE(Parse({"-i", "2", "--drain-delay", "soon", "x"}).status.ok());
+    CHECK_FALSE(Parse({"-i", "2", "x"}, {{"CINIT_DRAIN_DELAY", "-1"}}).status.ok());
+    auto single = Parse({"--drain-delay", "100", "x"});
+    CHECK_FALSE(single.status.ok());
+    CHECK(single.status.message() == "--drain-delay needs cluster mode (-i N)");
+    // The variable serves every command of an image: single mode ignores it.
+    CHECK(Parse({"x"}, {{"CINIT_DRAIN_DELAY", "100"}}).status.ok());
+  }
+
   TEST_CASE("--stop-signal takes a name or a number") {
     CHECK(Parse({"--stop-signal", "SIGINT", "x"}).options.cluster.stop_signal == 2);
     CHECK(Parse({"--stop-signal", "quit", "x"}).options.cluster.stop_signal == 3);

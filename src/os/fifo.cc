@@ -56,7 +56,11 @@ Status OpenControlFifo(const std::string& path, UniqueFd* fd) {
   return Status::Ok();
 }
 
-Status WriteControlLine(const std::string& path, std::string_view line) {
+namespace {
+
+// Opens the FIFO at path for writing, without blocking: it succeeds only while a
+// process reads it (cinit holds it open for reading as long as it runs).
+Status OpenWriter(const std::string& path, UniqueFd* out) {
   int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENXIO) {
@@ -75,6 +79,23 @@ Status WriteControlLine(const std::string& path, std::string_view line) {
     return Status::Error(
         fmt::format("{} is not a FIFO: is cinit running in cluster mode (-i)?", path));
   }
+  *out = std::move(owned);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ProbeControlFifo(const std::string& path) {
+  UniqueFd fd;
+  return OpenWriter(path, &fd);
+}
+
+Status WriteControlLine(const std::string& path, std::string_view line) {
+  UniqueFd owned;
+  if (Status s = OpenWriter(path, &owned); !s.ok()) {
+    return s;
+  }
+  const int fd = owned.get();
   std::string text = std::string(line) + "\n";
   // One write of less than PIPE_BUF bytes is atomic: never interleaved with another
   // writer's line.

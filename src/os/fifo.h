@@ -20,6 +20,10 @@ Status OpenControlFifo(const std::string& path, UniqueFd* fd);
 // when nothing is reading it (no cinit, or not in cluster mode). Never blocks.
 Status WriteControlLine(const std::string& path, std::string_view line);
 
+// Whether a cinit reads the FIFO at path: Ok when one does, else the same clear
+// message as WriteControlLine. Writes nothing; never blocks.
+Status ProbeControlFifo(const std::string& path);
+
 }  // namespace cinit::os
 
 #endif  // CINIT_OS_FIFO_H_

@@ -272,6 +272,12 @@ pid_t ParentOf(pid_t pid) { return ReadParent(pid); }
 
 uint64_t StartTimeOf(pid_t pid) { return ReadStatField(pid, 22).value_or(0); }
 
+std::string PidNamespace() {
+  char buf[64];
+  ssize_t n = readlink("/proc/self/ns/pid", buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
 int UidOf(pid_t pid) {
   char path[32] = "/proc/";
   auto [end, ec] = std::to_chars(path + 6, path + sizeof(path) - 7, pid);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,10 @@ pid_t ParentOf(pid_t pid);
 // pid, it names one process for the machine's uptime, so a pid reused by another
 // process is told apart. 0 when it cannot be read.
 uint64_t StartTimeOf(pid_t pid);
+
+// This process's PID namespace, as /proc/self/ns/pid reads ("pid:[4026531836]");
+// empty when it cannot be read.
+std::string PidNamespace();
 
 // pid's effective uid (the owner of /proc/PID), or -1 when it cannot be read.
 int UidOf(pid_t pid);

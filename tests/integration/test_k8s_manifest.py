@@ -59,9 +59,14 @@ class ManifestTest(unittest.TestCase):
         pod = self.kinds["Deployment"]["spec"]["template"]["spec"]
         env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
         graceful_ms = int(env.get("PM2_GRACEFUL_TIMEOUT", "8000"))
+        drain_delay_ms = int(env.get("CINIT_DRAIN_DELAY", "0"))
         kill_ms, drain_kill_ms, kill_wait_ms = 1600, 1600, 2000
-        needed_s = (graceful_ms + kill_ms + drain_kill_ms + kill_wait_ms) / 1000
+        needed_s = (drain_delay_ms + graceful_ms + kill_ms + drain_kill_ms +
+                    kill_wait_ms) / 1000
         self.assertGreaterEqual(pod["terminationGracePeriodSeconds"], needed_s)
+        # On Kubernetes the lame duck is wanted: the endpoint removal runs concurrently
+        # with the SIGTERM (README, "On Kubernetes, set --drain-delay").
+        self.assertGreaterEqual(drain_delay_ms, 1000)
 
     def test_cpu_limit_is_what_minus_i_zero_counts(self):
         container = self.kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
