@@ -54,7 +54,7 @@ void Cluster::Start(TimePoint now, std::vector<Action>* actions) {
 
 Event ClusterSignalEvent(int signo) {
   if (signo == SIGHUP) {
-    return ReloadRequested{"SIGHUP"};
+    return ReloadRequested{"SIGHUP", ReloadTrigger::kSignal};
   }
   return SignalReceived{signo};
 }
@@ -98,6 +98,8 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
   out->reload_last_message = reload_.last_message;
   out->reloads_succeeded = static_cast<uint64_t>(reload_.succeeded);
   out->reloads_failed = static_cast<uint64_t>(reload_.failed);
+  out->reload_last_trigger = reload_.last_trigger;
+  out->reloads_triggered = reload_.triggered;
   out->orphans_reaped = orphans_reaped_;
   out->signals_forwarded = signals_forwarded_;
   out->spawn_failures = spawn_failures_;
@@ -136,6 +138,9 @@ std::optional<TimePoint> Cluster::NextDeadline() const {
       next = when;
     }
   };
+  if (phase_ == Phase::kRunning) {
+    consider(config_debounce_.deadline());
+  }
   for (const auto& slot : slots_) {
     consider(slot.restart_at);
   }
@@ -168,6 +173,8 @@ void Cluster::Handle(const Event& event, TimePoint now, std::vector<Action>* act
           OnReloadRequested(e, now, actions);
         } else if constexpr (std::is_same_v<T, ScaleRequested>) {
           OnScale(e.workers, now, actions);
+        } else if constexpr (std::is_same_v<T, ConfigChanged>) {
+          OnConfigChanged(e, now);
         } else if constexpr (std::is_same_v<T, TreeChecked>) {
           OnTreeChecked(e, now, actions);
         }
@@ -571,6 +578,33 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
       SpawnInto(slot, now, actions);
     }
   }
+  const int changes = config_debounce_.changes();
+  if (config_debounce_.Take(now)) {
+    std::string paths = changed_paths_.front();
+    for (size_t i = 1; i < changed_paths_.size(); ++i) {
+      paths += ", " + changed_paths_[i];
+    }
+    changed_paths_.clear();
+    Log(Level::kDebug, "config change: {} changes settled", changes);
+    OnReloadRequested(
+        ReloadRequested{"config change: " + paths, ReloadTrigger::kConfigChange}, now,
+        actions);
+  }
+}
+
+void Cluster::OnConfigChanged(const ConfigChanged& changed, TimePoint now) {
+  if (phase_ != Phase::kRunning) {
+    return;
+  }
+  if (config_debounce_.changes() == 0) {
+    Log(Level::kDebug, "config change seen: {}; reloading once it settles", changed.path);
+  }
+  config_debounce_.Changed(now);
+  // Bounded: the watcher reports only its --reload-on-change paths.
+  if (std::find(changed_paths_.begin(), changed_paths_.end(), changed.path) ==
+      changed_paths_.end()) {
+    changed_paths_.push_back(changed.path);
+  }
 }
 
 void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
@@ -621,6 +655,8 @@ void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
     Log(Level::kInfo, "{}: no reload while stopping", request.source);
     return;
   }
+  reload_.last_trigger = request.source;
+  ++reload_.triggered[static_cast<size_t>(request.trigger)];
   if (rollout_) {
     rollout_->again = true;
     Log(Level::kInfo,
