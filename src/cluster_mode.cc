@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cluster.h"
+#include "config_watcher.h"
 #include "control_fifo.h"
 #include "executor.h"
 #include "health_server.h"
@@ -53,6 +54,7 @@ class Publisher {
       snapshot.cpus = cpus_.cpus;
       snapshot.cpus_how = cpus_.how;
       snapshot.min_ready = options_.min_ready;
+      snapshot.reload_on_change = options_.reload_on_change;
       cluster_.FillSnapshot(started_, now, &snapshot);
       FillSockets(&snapshot);
       health_->Answer(snapshot);
@@ -158,6 +160,14 @@ int RunCluster(const Options& options) {
     if (Status s = control.Open(options.control_path); !s.ok()) {
       // Reload by SIGHUP still works; a read-only root must not stop the container.
       Log(Level::kWarning, "no control FIFO: {}", s.message());
+    }
+  }
+  ConfigWatcher config_watcher(&loop);
+  if (!options.reload_on_change.empty()) {
+    if (Status s = config_watcher.Open(options.reload_on_change); !s.ok()) {
+      // No inotify instance (fs.inotify.max_user_instances): reloads still come by
+      // SIGHUP and the control FIFO.
+      Log(Level::kWarning, "no --reload-on-change: {}", s.message());
     }
   }
   HealthServer health(&loop);
