@@ -42,8 +42,12 @@ Status ConfigWatcher::Open(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     os::PathInfo info = os::StatPath(path);
     if (info.dangling_link) {
+      // Its target may be anywhere: what is watched is the link's directory, so
+      // the link replaced (or "..data" swapped) is seen, its target appearing is not.
       Log(Level::kWarning,
-          "--reload-on-change {}: a symlink to nothing: waiting for its target", path);
+          "--reload-on-change {}: a symlink to nothing; only a change of the link "
+          "itself (or of \"..data\" next to it) is seen",
+          path);
     } else if (info.error != 0) {
       Log(Level::kWarning, "--reload-on-change {}: {}; watching for it anyway", path,
           std::strerror(info.error));
