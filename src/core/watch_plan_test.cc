@@ -134,7 +134,7 @@ TEST_SUITE("watch_plan") {
   }
 
   TEST_CASE(
-      "a watched directory that goes re-arms; it is a change when it was the path") {
+      "a watched directory that goes re-arms, and is a change when it was the path") {
     CHECK(Judge(Watch{"/app/config", "", false}, What::kSelfGone, "").changed);
     CHECK(Judge(Watch{"/app/config", "", false}, What::kSelfGone, "").replan);
     CHECK_FALSE(Judge(Watch{"/app", "config", true}, What::kSelfGone, "").changed);
