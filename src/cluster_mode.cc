@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cluster.h"
+#include "config_watcher.h"
 #include "control_fifo.h"
 #include "ctl_status.h"
 #include "executor.h"
@@ -50,15 +51,27 @@ class Publisher {
   }
 
   void Publish(TimePoint now) {
-    if (health_->waiting()) {
+    const bool probed = health_->waiting();
+    if (probed) {
       // Repair first, then judge: a probe must never say ready while a worker
       // has the port shut down, and a socket cinit can make listen again is no
       // reason to say not ready.
       sockets_->Repair();
+    }
+    // The file first: once an HTTP probe has seen a verdict, the exec probe sees it.
+    PublishFile(now);
+    if (probed) {
       health::Snapshot snapshot;
       FillFull(now, &snapshot);
       health_->Answer(snapshot);
     }
+  }
+
+  // When the status file is to be tried again, after a failed write.
+  std::optional<TimePoint> NextDeadline() const { return retry_at_; }
+
+ private:
+  void PublishFile(TimePoint now) {
     if (options_.status_path.empty() || (retry_at_ && now < *retry_at_)) {
       return;
     }
@@ -100,15 +113,12 @@ class Publisher {
     view_dirty_ = false;
   }
 
-  // When the status file is to be tried again, after a failed write.
-  std::optional<TimePoint> NextDeadline() const { return retry_at_; }
-
- private:
   void FillFull(TimePoint now, health::Snapshot* snapshot) const {
     snapshot->version = CINIT_VERSION;
     snapshot->cpus = cpus_.cpus;
     snapshot->cpus_how = cpus_.how;
     snapshot->min_ready = options_.min_ready;
+    snapshot->reload_on_change = options_.reload_on_change;
     cluster_.FillSnapshot(started_, now, snapshot);
     FillSockets(snapshot);
   }
@@ -204,6 +214,14 @@ int RunCluster(const Options& options) {
     if (Status s = control.Open(options.control_path); !s.ok()) {
       // Reload by SIGHUP still works; a read-only root must not stop the container.
       Log(Level::kWarning, "no control FIFO: {}", s.message());
+    }
+  }
+  ConfigWatcher config_watcher(&loop);
+  if (!options.reload_on_change.empty()) {
+    if (Status s = config_watcher.Open(options.reload_on_change); !s.ok()) {
+      // No inotify instance (fs.inotify.max_user_instances): reloads still come by
+      // SIGHUP and the control FIFO.
+      Log(Level::kWarning, "no --reload-on-change: {}", s.message());
     }
   }
   HealthServer health(&loop);

@@ -36,7 +36,7 @@ void ControlFifo::OnReadable(EventQueue* queue) {
     parser_.Feed(std::string_view(buf, static_cast<size_t>(n)), &commands_);
     for (const auto& command : commands_) {
       if (std::holds_alternative<control::Reload>(command)) {
-        queue->push_back(ReloadRequested{"control FIFO"});
+        queue->push_back(ReloadRequested{"control FIFO", ReloadTrigger::kControl});
       } else if (const auto* scale = std::get_if<control::Scale>(&command)) {
         queue->push_back(ScaleRequested{scale->workers});
       } else {

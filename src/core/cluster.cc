@@ -57,7 +57,7 @@ void Cluster::Start(TimePoint now, std::vector<Action>* actions) {
 
 Event ClusterSignalEvent(int signo) {
   if (signo == SIGHUP) {
-    return ReloadRequested{"SIGHUP"};
+    return ReloadRequested{"SIGHUP", ReloadTrigger::kSignal};
   }
   return SignalReceived{signo};
 }
@@ -113,6 +113,8 @@ void Cluster::FillSnapshot(TimePoint started, TimePoint now,
   out->reload_last_message = reload_.last_message;
   out->reloads_succeeded = static_cast<uint64_t>(reload_.succeeded);
   out->reloads_failed = static_cast<uint64_t>(reload_.failed);
+  out->reload_last_trigger = reload_.last_trigger;
+  out->reloads_triggered = reload_.triggered;
   out->orphans_reaped = orphans_reaped_;
   out->signals_forwarded = signals_forwarded_;
   out->spawn_failures = spawn_failures_;
@@ -160,6 +162,9 @@ std::optional<TimePoint> Cluster::NextDeadline() const {
     }
   };
   consider(lame_duck_until_);
+  if (phase_ == Phase::kRunning) {
+    consider(config_debounce_.deadline());
+  }
   for (const auto& slot : slots_) {
     consider(slot.restart_at);
   }
@@ -192,6 +197,8 @@ void Cluster::Handle(const Event& event, TimePoint now, std::vector<Action>* act
           OnReloadRequested(e, now, actions);
         } else if constexpr (std::is_same_v<T, ScaleRequested>) {
           OnScale(e.workers, now, actions);
+        } else if constexpr (std::is_same_v<T, ConfigChanged>) {
+          OnConfigChanged(e, now);
         } else if constexpr (std::is_same_v<T, TreeChecked>) {
           OnTreeChecked(e, now, actions);
         } else if constexpr (std::is_same_v<T, MemorySampled>) {
@@ -644,6 +651,33 @@ void Cluster::OnTick(TimePoint now, std::vector<Action>* actions) {
       SpawnInto(slot, now, actions);
     }
   }
+  const int changes = config_debounce_.changes();
+  if (config_debounce_.Take(now)) {
+    std::string paths = changed_paths_.front();
+    for (size_t i = 1; i < changed_paths_.size(); ++i) {
+      paths += ", " + changed_paths_[i];
+    }
+    changed_paths_.clear();
+    Log(Level::kDebug, "config change: {} changes settled", changes);
+    OnReloadRequested(
+        ReloadRequested{"config change: " + paths, ReloadTrigger::kConfigChange}, now,
+        actions);
+  }
+}
+
+void Cluster::OnConfigChanged(const ConfigChanged& changed, TimePoint now) {
+  if (phase_ != Phase::kRunning) {
+    return;
+  }
+  if (config_debounce_.changes() == 0) {
+    Log(Level::kDebug, "config change seen: {}; reloading once it settles", changed.path);
+  }
+  config_debounce_.Changed(now);
+  // Bounded: the watcher reports only its --reload-on-change paths.
+  if (std::find(changed_paths_.begin(), changed_paths_.end(), changed.path) ==
+      changed_paths_.end()) {
+    changed_paths_.push_back(changed.path);
+  }
 }
 
 void Cluster::OnWorkerDeadline(WorkerInfo& worker, TimePoint now,
@@ -713,12 +747,14 @@ void Cluster::OnReloadRequested(const ReloadRequested& request, TimePoint now,
     return;
   }
   if (Recycling()) {
-    pending_reload_ = request.source;
+    pending_reload_ = request;
     Log(Level::kInfo,
         "{}: the reload starts once the memory replacement in flight is done",
         request.source);
     return;
   }
+  reload_.last_trigger = request.source;
+  ++reload_.triggered[static_cast<size_t>(request.trigger)];
   if (rollout_) {
     rollout_->again = true;
     Log(Level::kInfo,
@@ -953,8 +989,8 @@ void Cluster::AfterRecycles(TimePoint now, std::vector<Action>* actions) {
   if (Recycling() || phase_ != Phase::kRunning) {
     return;
   }
-  if (auto source = std::exchange(pending_reload_, std::nullopt)) {
-    OnReloadRequested(ReloadRequested{*source}, now, actions);
+  if (auto request = std::exchange(pending_reload_, std::nullopt)) {
+    OnReloadRequested(*request, now, actions);
   } else if (auto scale = std::exchange(pending_scale_, std::nullopt)) {
     OnScale(*scale, now, actions);
   }

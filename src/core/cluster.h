@@ -50,11 +50,15 @@
 //     the slots in flight are done; never two at once, never more than N + batch
 //     workers, never fewer than N − batch online ones (the old serve until the new
 //     are online).
+// A ConfigChanged (--reload-on-change) is debounced (debounce.h: 500 ms after the
+// last change, 5 s at most after the first) into one ReloadRequested, whose source
+// names the paths that changed.
 // "scale N" adds slots, or retires the highest ones gracefully; during a rollout it
 // waits for the rollout's end.
 #ifndef CINIT_CLUSTER_H_
 #define CINIT_CLUSTER_H_
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -63,6 +67,7 @@
 #include <vector>
 
 #include "cluster_config.h"
+#include "debounce.h"
 #include "drain.h"
 #include "events.h"
 #include "health.h"
@@ -82,6 +87,10 @@ struct ReloadStatus {
   std::string last_message;  // why the last reload failed, or how it went
   int succeeded = 0;
   int failed = 0;
+  // The source of the last reload asked for ("SIGHUP", "control FIFO", "config
+  // change: PATH"; empty: none yet), and the requests by trigger (merged ones too).
+  std::string last_trigger;
+  std::array<uint64_t, 3> triggered{};  // indexed by ReloadTrigger
 };
 
 const char* ReloadResultName(ReloadStatus::Result result);
@@ -219,6 +228,7 @@ class Cluster final : public Policy {
   }
 
   // Rolling reload.
+  void OnConfigChanged(const ConfigChanged& changed, TimePoint now);
   void OnReloadRequested(const ReloadRequested& request, TimePoint now,
                          std::vector<Action>* actions);
   void StartRollout(TimePoint now, std::vector<Action>* actions);
@@ -276,7 +286,7 @@ class Cluster final : public Policy {
   bool bind_hint_given_ = false;        // kBindHint is said once
   std::optional<TimePoint> memory_at_;  // next SampleMemory (--max-memory)
   uint64_t memory_restarts_ = 0;
-  std::optional<std::string> pending_reload_;  // asked for during a memory replacement
+  std::optional<ReloadRequested> pending_reload_;  // asked during a memory replacement
 
   int generation_ = 1;
   ReloadStatus reload_;
@@ -291,6 +301,8 @@ class Cluster final : public Policy {
   };
   std::optional<Rollout> rollout_;
   std::optional<int> pending_scale_;
+  Debounce config_debounce_;
+  std::vector<std::string> changed_paths_;  // in the burst, distinct, first first
 };
 
 }  // namespace cinit

@@ -1098,6 +1098,54 @@ TEST_SUITE("scale") {
     CHECK(All<AskWorkerToLeave>(actions).size() == 1);
     CHECK(h.cluster.phase() == Cluster::Phase::kStopping);
   }
+
+  TEST_CASE("a burst of config changes is one reload, once it has settled") {
+    Harness h(Config(1, /*node_ipc=*/false));
+    h.Start();
+    AllOnline(h, t0);
+    CHECK(All<SpawnWorker>(h.Handle(ConfigChanged{"/app/config"}, t0)).empty());
+    CHECK(h.cluster.NextDeadline() == t0 + Debounce::kQuiet);
+    h.Handle(ConfigChanged{"/app/config"}, t0 + milliseconds(100));
+    h.Handle(ConfigChanged{"/etc/app.json"}, t0 + milliseconds(200));
+    CHECK(h.cluster.NextDeadline() == t0 + milliseconds(200) + Debounce::kQuiet);
+    CHECK(All<SpawnWorker>(h.Handle(Tick{}, t0 + milliseconds(699))).empty());
+    auto reload = h.Handle(Tick{}, t0 + milliseconds(700));
+    REQUIRE(All<SpawnWorker>(reload).size() == 1);
+    CHECK(h.cluster.reload().state == ReloadStatus::State::kRolling);
+    CHECK(h.cluster.reload().last_trigger == "config change: /app/config, /etc/app.json");
+    CHECK(
+        h.cluster.reload().triggered[static_cast<size_t>(ReloadTrigger::kConfigChange)] ==
+        1);
+    CHECK(All<SpawnWorker>(h.Handle(Tick{}, t0 + milliseconds(2000))).empty());
+    health::Snapshot snapshot;
+    h.cluster.FillSnapshot(t0, t0 + milliseconds(2000), &snapshot);
+    CHECK(snapshot.reload_last_trigger == "config change: /app/config, /etc/app.json");
+    CHECK(snapshot.reloads_triggered[2] == 1);
+  }
+
+  TEST_CASE("a config change during a reload is merged into it") {
+    Harness h(Config(1, /*node_ipc=*/false));
+    h.Start();
+    AllOnline(h, t0);
+    auto hup = h.Handle(ClusterSignalEvent(SIGHUP), t0);
+    REQUIRE(All<SpawnWorker>(hup).size() == 1);
+    h.Handle(ConfigChanged{"/app/config"}, t0 + milliseconds(10));
+    CHECK(All<SpawnWorker>(h.Handle(Tick{}, t0 + milliseconds(510))).empty());
+    CHECK(h.cluster.reload().last_trigger == "config change: /app/config");
+    CHECK(h.cluster.reload().triggered[0] == 1);  // the SIGHUP
+    CHECK(h.cluster.reload().triggered[2] == 1);
+  }
+
+  TEST_CASE("config changes while stopping are ignored") {
+    Harness h(Config(1, /*node_ipc=*/false));
+    h.Start();
+    AllOnline(h, t0);
+    h.Handle(SignalReceived{SIGTERM}, t0);
+    h.Handle(ConfigChanged{"/app/config"}, t0 + milliseconds(1));
+    auto tick = h.Handle(Tick{}, t0 + milliseconds(600));
+    CHECK(All<SpawnWorker>(tick).empty());
+    CHECK(h.cluster.reload().triggered[2] == 0);
+  }
 }
 
 }  // namespace cinit

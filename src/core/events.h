@@ -1,10 +1,10 @@
 // Events and Actions: the vocabulary between cinit's shell and its pure core.
 //
 // Data flows one way. Sources (the signalfd, workers' channels, the shim server,
-// the notify socket, the control FIFO) append Events to one EventQueue; once per
-// loop turn the shell reads the clock once and feeds each Event, with that time, to
-// a Policy, which answers with Actions; the Executor carries them out with
-// syscalls, and some report back as follow-up Events at the end of the same queue
+// the notify socket, the control FIFO, the config watcher) append Events to one
+// EventQueue; once per loop turn the shell reads the clock once and feeds each Event,
+// with that time, to a Policy, which answers with Actions; the Executor carries them out
+// with syscalls, and some report back as follow-up Events at the end of the same queue
 // (ReapChildren -> ChildrenReaped, SpawnWorker -> WorkerSpawned, CheckTree ->
 // TreeChecked, SampleMemory -> MemorySampled). Nothing calls
 // back up: a source never calls the Policy or the Executor.
@@ -67,9 +67,20 @@ struct WorkerReport {
   Kind kind;
 };
 
-// A rolling reload was asked for (SIGHUP or the control FIFO's "reload").
+// What asked for a reload, for /status and /metrics.
+enum class ReloadTrigger { kSignal, kControl, kConfigChange };
+
+// A rolling reload was asked for (SIGHUP, the control FIFO's "reload", or a
+// --reload-on-change PATH that changed and settled).
 struct ReloadRequested {
-  std::string source;  // for the log: "SIGHUP", "control FIFO"
+  std::string source;  // for the log: "SIGHUP", "control FIFO", "config change: PATH"
+  ReloadTrigger trigger = ReloadTrigger::kSignal;
+};
+
+// A --reload-on-change PATH changed (ConfigWatcher). The Cluster debounces these:
+// a burst of them is one ReloadRequested, once it has settled (debounce.h).
+struct ConfigChanged {
+  std::string path;
 };
 
 // The control FIFO's "scale N".
@@ -90,9 +101,9 @@ struct MemorySampled {
   std::vector<std::pair<int, uint64_t>> workers;  // (worker_id, bytes)
 };
 
-using Event =
-    std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned, WorkerReport,
-                 ReloadRequested, ScaleRequested, TreeChecked, MemorySampled>;
+using Event = std::variant<SignalReceived, ChildrenReaped, Tick, WorkerSpawned,
+                           WorkerReport, ReloadRequested, ScaleRequested, TreeChecked,
+                           MemorySampled, ConfigChanged>;
 
 // Events waiting for the Policy, oldest first. Bounded in practice by the sources:
 // each reads a bounded amount per wake-up, and each Action adds at most one Event.

@@ -208,7 +208,13 @@ std::string RenderStatus(const Snapshot& s) {
                              {"of", s.reload_slots},
                              {"generation", s.reload_generation},
                              {"last_result", s.reload_last_result},
-                             {"last_message", s.reload_last_message}}},
+                             {"last_message", s.reload_last_message},
+                             {"last_trigger", s.reload_last_trigger},
+                             {"triggered",
+                              {{"signal", s.reloads_triggered[0]},
+                               {"control", s.reloads_triggered[1]},
+                               {"file", s.reloads_triggered[2]}}},
+                             {"on_change", s.reload_on_change}}},
                            {"shared_sockets",
                             {{"restored", s.shared_sockets_restored},
                              {"not_listening", s.sockets_not_listening}}},
@@ -268,6 +274,15 @@ std::string RenderMetrics(const Snapshot& s) {
   out += fmt::format("cinit_reloads_total{{result=\"succeeded\"}} {}\n",
                      s.reloads_succeeded);
   out += fmt::format("cinit_reloads_total{{result=\"failed\"}} {}\n", s.reloads_failed);
+  metric("cinit_reloads_triggered_total", "counter",
+         "Rolling reloads asked for, by what asked: SIGHUP, the control FIFO, a "
+         "--reload-on-change path (debounced; merged ones count).");
+  for (size_t i = 0; i < s.reloads_triggered.size(); ++i) {
+    static constexpr std::array<std::string_view, 3> kSources = {"signal", "control",
+                                                                 "file"};
+    out += fmt::format("cinit_reloads_triggered_total{{source=\"{}\"}} {}\n", kSources[i],
+                       s.reloads_triggered[i]);
+  }
   metric("cinit_reload_in_progress", "gauge", "1 while a rolling reload runs.");
   out +=
       fmt::format("cinit_reload_in_progress {}\n", s.reload_state == "rolling" ? 1 : 0);

@@ -12,6 +12,7 @@
 #ifndef CINIT_HEALTH_H_
 #define CINIT_HEALTH_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,6 +69,12 @@ struct Snapshot {
   std::string reload_last_message;
   uint64_t reloads_succeeded = 0;
   uint64_t reloads_failed = 0;
+  // The source of the last reload asked for (empty: none), and the requests by
+  // trigger: SIGHUP, the control FIFO, a --reload-on-change PATH.
+  std::string reload_last_trigger;
+  std::array<uint64_t, 3> reloads_triggered{};
+  // The --reload-on-change paths.
+  std::vector<std::string> reload_on_change;
   uint64_t restarts = 0;
   uint64_t spawn_failures = 0;
   // Workers whose own process exited leaving processes of its group, which cinit

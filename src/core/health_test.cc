@@ -154,6 +154,28 @@ TEST_SUITE("health") {
           std::string::npos);
   }
 
+  TEST_CASE("/status and /metrics say what asked for reloads") {
+    health::Snapshot snapshot = Ready();
+    snapshot.reload_last_trigger = "config change: /app/config";
+    snapshot.reloads_triggered = {2, 1, 3};
+    snapshot.reload_on_change = {"/app/config"};
+    auto json = nlohmann::json::parse(Get("/status", snapshot).body);
+    CHECK(json["reload"]["last_trigger"] == "config change: /app/config");
+    CHECK(json["reload"]["triggered"]["signal"] == 2);
+    CHECK(json["reload"]["triggered"]["control"] == 1);
+    CHECK(json["reload"]["triggered"]["file"] == 3);
+    CHECK(json["reload"]["on_change"] == nlohmann::json::array({"/app/config"}));
+    std::string metrics = Get("/metrics", snapshot).body;
+    CHECK(metrics.find("# TYPE cinit_reloads_triggered_total counter\n") !=
+          std::string::npos);
+    CHECK(metrics.find("cinit_reloads_triggered_total{source=\"signal\"} 2\n") !=
+          std::string::npos);
+    CHECK(metrics.find("cinit_reloads_triggered_total{source=\"control\"} 1\n") !=
+          std::string::npos);
+    CHECK(metrics.find("cinit_reloads_triggered_total{source=\"file\"} 3\n") !=
+          std::string::npos);
+  }
+
   TEST_CASE("unknown paths 404, other methods 405, HEAD has no body") {
     CHECK(Get("/", Ready()).status == 404);
     CHECK(Get("/livez", Ready(), "POST").status == 405);

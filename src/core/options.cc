@@ -9,6 +9,7 @@
 #include <csignal>
 
 #include "signal_policy.h"
+#include "watch_plan.h"
 
 namespace cinit {
 namespace {
@@ -79,6 +80,9 @@ constexpr std::string_view kUsage =
     "      --strict-reload      abort when a new worker is not online in time (default:\n"
     "                           take it as online and go on, as pm2 does)\n"
     "      --control PATH       control FIFO (default /run/cinit/control; 'none': off)\n"
+    "      --reload-on-change PATH  reload when this file or directory changes\n"
+    "                           (repeatable, absolute; debounced: 500 ms quiet, 5 s at\n"
+    "                           most; follows Kubernetes ConfigMap/Secret updates)\n"
     "\n"
     "Probes (cluster mode):\n"
     "      --health ADDR:PORT   serve /livez /readyz /status /metrics over HTTP\n"
@@ -284,6 +288,23 @@ constexpr std::array kValueOptions = {
                     return Status::Error("--control needs a path, or 'none'");
                   }
                   o->control_path = v == "none" ? std::string() : std::string(v);
+                  return Status::Ok();
+                }},
+    ValueOption{"--reload-on-change", "",
+                [](std::string_view v, Options* o) {
+                  std::string path;
+                  if (Status s = watch::Normalize(v, &path); !s.ok()) {
+                    return s;
+                  }
+                  auto& paths = o->reload_on_change;
+                  if (std::find(paths.begin(), paths.end(), path) != paths.end()) {
+                    return Status::Ok();  // the same path twice is watched once
+                  }
+                  if (paths.size() >= watch::kMaxPaths) {
+                    return Status::Error(fmt::format(
+                        "--reload-on-change: at most {} paths", watch::kMaxPaths));
+                  }
+                  paths.push_back(std::move(path));
                   return Status::Ok();
                 }},
     ValueOption{"--health", "",
@@ -666,6 +687,9 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
   }
   if (!out.instances && out.log_prefix) {
     return Status::Error("--log-prefix needs cluster mode (-i N)");
+  }
+  if (!out.instances && !out.reload_on_change.empty()) {
+    return Status::Error("--reload-on-change needs cluster mode (-i N)");
   }
   if (!out.instances && out.health) {
     return Status::Error("--health needs cluster mode (-i N)");

@@ -98,6 +98,9 @@ struct Options {
   // single mode's too). workers and node_ipc are decided at start-up.
   ClusterConfig cluster;
   std::string control_path{kDefaultControlPath};  // empty: no control FIFO
+  // --reload-on-change: files or directories whose change is a (debounced) rolling
+  // reload; normalized, distinct, at most watch::kMaxPaths (watch_plan.h).
+  std::vector<std::string> reload_on_change;
 
   // Health endpoint (cluster mode): HTTP on this address; absent: off.
   std::optional<ListenAddress> health;

@@ -236,6 +236,31 @@ TEST_SUITE("options") {
     CHECK_FALSE(Parse({"x"}, {{"PM2_GRACEFUL_LISTEN_TIMEOUT", "-5"}}).status.ok());
   }
 
+  TEST_CASE("--reload-on-change: absolute paths, normalized, distinct, bounded") {
+    auto p = Parse({"-i", "2", "--reload-on-change", "/app/config/",
+                    "--reload-on-change=/etc//x.json", "--reload-on-change",
+                    "/app/config", "node", "app.js"});
+    REQUIRE(p.status.ok());
+    CHECK(p.options.reload_on_change == Words{"/app/config", "/etc/x.json"});
+    CHECK(Parse({"-i", "2", "node"}).options.reload_on_change.empty());
+    CHECK(Parse({"-i", "2", "--reload-on-change", "config.json", "node"})
+              .status.message() ==
+          "--reload-on-change: 'config.json' is not an absolute path");
+    CHECK_FALSE(Parse({"-i", "2", "--reload-on-change", "/a/../b", "node"}).status.ok());
+    CHECK(Parse({"--reload-on-change", "/app", "node"}).status.message() ==
+          "--reload-on-change needs cluster mode (-i N)");
+    std::vector<std::string> words = {"-i", "1"};
+    for (int i = 0; i < 17; ++i) {
+      words.push_back("--reload-on-change");
+      words.push_back("/p" + std::to_string(i));
+    }
+    words.push_back("node");
+    std::vector<std::string_view> args(words.begin(), words.end());
+    CHECK(Parse(args).status.message() == "--reload-on-change: at most 16 paths");
+    args.erase(args.end() - 3, args.end() - 1);  // 16 of them
+    CHECK(Parse(args).status.ok());
+  }
+
   TEST_CASE("tini's flags: -g -e -p -w -l and grouped short flags") {
     auto p = Parse({"-g", "-e", "143", "-e3", "-p", "SIGUSR1", "-w", "--", "x"});
     REQUIRE(p.status.ok());

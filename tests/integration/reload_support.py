@@ -114,12 +114,13 @@ def http_get(port: int, path: str = "/", timeout: float = 10) -> int:
 
 
 class Cluster:
-    """cinit -v -i N in cluster mode, running reload_app.js (Node) or reload_py.py."""
+    """cinit -v -i N in cluster mode, running reload_app.js (Node), reload_py.py, or
+    `command`."""
 
     def __init__(self, test: unittest.TestCase, n: int = 2, args=(), env=None, *,
                  app: str = "node", node: str = NODE, mode: str = PID1,
                  control: Optional[str] = "default", listen_timeout: Optional[int] = 20000,
-                 preexec=None):
+                 preexec=None, command: Optional[list[str]] = None):
         self.test = test
         self.n = n
         self.dir = temp_dir(test)
@@ -130,7 +131,9 @@ class Cluster:
                        if k not in _SCRUB and not k.startswith(_ENV_PREFIXES)}
         environment.update(PORT=str(self.port), RELOAD_LOG=self.log)
         environment.update(env or {})
-        if app == "node":
+        if command is not None:
+            pass  # another app (an example): it may not write the events log
+        elif app == "node":
             command = [node, APP_JS]
         elif app == "python":
             command = [sys.executable, APP_PY]

@@ -19,6 +19,8 @@ before bind()); listening; ready (just before READY=1 is sent; logged under the
 worker's pid also when its child sends it); sigterm (it exits 0 on SIGTERM).
 
 $RELOAD_START_DELAY_MS (default 150) is start-up work before the online mark.
+$RELOAD_CONFIG: a file read once at start (missing: empty); GET /config answers
+with what it held then, GET / as above.
 """
 import http.server
 import os
@@ -31,6 +33,18 @@ import time
 
 INSTANCE = os.environ.get("NODE_APP_INSTANCE")
 BODY_SIZE = 1024
+
+
+def read_config() -> bytes:
+    path = os.environ.get("RELOAD_CONFIG")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (TypeError, OSError):
+        return b""
+
+
+CONFIG = read_config()
 
 
 def log(event: str, pid: int = 0) -> None:
@@ -56,6 +70,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path == "/config":
+            self.send_response(200)
+            self.send_header("content-type", "text/plain")
+            self.send_header("content-length", str(len(CONFIG)))
+            self.end_headers()
+            self.wfile.write(CONFIG)
+            return
         head = f"ok pid={os.getpid()} instance={INSTANCE}\n"
         body = head + "." * (BODY_SIZE - len(head) - 4) + "end\n"
         self.send_response(200)
