@@ -184,13 +184,13 @@ def children_of(pid: int) -> list[int]:
     result = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return []
     for tid in tasks:
         try:
             with open(f"/proc/{pid}/task/{tid}/children") as f:
                 result.extend(int(p) for p in f.read().split())
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # it exited meanwhile (ESRCH)
             pass
     return result
 
@@ -229,7 +229,7 @@ def status_field(pid: int, name: str) -> Optional[str]:
                 key, _, value = line.partition(":")
                 if key == name:
                     return value.strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         pass
     return None
 
