@@ -47,7 +47,8 @@ struct Worker {
   int restarts = 0;
   double started_at = 0;  // seconds since cinit started
   std::optional<double> online_at;
-  // The resident memory of its process group, bytes, when the reader could see it.
+  // The PSS of its process group (os::GroupsMemory), bytes, when the reader could
+  // see it.
   std::optional<uint64_t> memory;
 };
 
