@@ -330,7 +330,9 @@ class KubePodTest(unittest.TestCase):
         self.assertTrue(ip, "the pod has an IP on the kube network")
 
         health = self.port(self.container["readinessProbe"]["httpGet"]["port"])
-        app = self.port("http")
+        # The app's port: the one the probes do not use (named "http" in the manifest).
+        app = next(p["containerPort"] for p in self.container["ports"]
+                   if p["containerPort"] != health)
         startup = self.container.get("startupProbe", self.container["readinessProbe"])
         budget = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
         readyz = self.container["readinessProbe"]["httpGet"]["path"]
@@ -343,7 +345,9 @@ class KubePodTest(unittest.TestCase):
         ready_s = time.monotonic() - started
         status, body = http_get(ip, app, "/")
         self.assertEqual(status, 200, body)
-        self.assertEqual(http_get("127.0.0.1", host_ports["http"], "/")[0], 200,
+        app_name = next(p.get("name", app) for p in self.container["ports"]
+                        if p["containerPort"] == app)
+        self.assertEqual(http_get("127.0.0.1", host_ports[app_name], "/")[0], 200,
                          "the app through podman's hostPort")
         livez = self.container["livenessProbe"]["httpGet"]["path"]
         self.assertEqual(http_get(ip, health, livez)[0], 200)
