@@ -6,10 +6,11 @@ set -euo pipefail
 # To build: the toolchain (glibc's static libraries come with libc6-dev) and the libraries.
 packages=(build-essential cmake file libfmt-dev nlohmann-json3-dev libseccomp-dev doctest-dev)
 # To test: python3 (stdlib only) drives the integration tests; unshare, script, ps, ss (iproute2), tmux;
-# podman with runc runs cinit in a FROM scratch image; musl-gcc builds a musl program
+# podman with runc runs cinit in a FROM scratch image and examples/kubernetes/ as a pod
+# (podman kube play builds its pause image from catatonit); musl-gcc builds a musl program
 # to prove the bind shim loads under musl.
 if [ "${1:-}" != "--build-only" ]; then
-  packages+=(python3 python3-yaml util-linux procps iproute2 tmux podman runc musl-tools)
+  packages+=(python3 python3-yaml util-linux procps iproute2 tmux podman runc catatonit musl-tools)
   # The code must build with Debian 12's clang as well as its gcc (the test suite builds both).
   # libclang-rt-14-dev (only recommended by clang) holds libFuzzer and the ASan/UBSan
   # runtimes: fuzz/run.sh and scripts/sanitize.sh need them; llvm-14 symbolizes reports.
