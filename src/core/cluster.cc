@@ -377,6 +377,13 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
     if (worker.killed) {
       stop_exit_code_ = stop_exit_code_ == 0 ? kExitForcedStop : stop_exit_code_;
     }
+    const bool recycled = slot.recycled_id == worker.id;
+    if (recycled) {
+      slot.recycled_id.reset();
+      slot.recycling = false;
+    }
+    // From here on `slot` may dangle: a rollout's end applies a pending "scale",
+    // which grows or shrinks slots_.
     if (rollout_) {
       for (const auto& step : rollout_->steps) {
         if (step.old_id == worker.id) {
@@ -385,9 +392,7 @@ void Cluster::OnWorkerExit(WorkerInfo worker, const ExitInfo& exit, TimePoint no
         }
       }
     }
-    if (slot.recycled_id == worker.id) {
-      slot.recycled_id.reset();
-      slot.recycling = false;
+    if (recycled) {
       Log(Level::kInfo, "worker {}: memory replacement done", worker.slot);
       AfterRecycles(now, actions);
     }
