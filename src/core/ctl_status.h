@@ -39,18 +39,8 @@ struct Writer {
 std::string RenderFile(const health::Verdict& verdict, const health::Snapshot& snapshot,
                        const Writer& writer);
 
-struct Worker {
-  int instance = 0;
-  int pid = 0;
-  std::string state;
-  int generation = 0;
-  int restarts = 0;
-  double started_at = 0;  // seconds since cinit started
-  std::optional<double> online_at;
-  // The PSS of its process group (os::GroupsMemory), bytes, when the reader could
-  // see it.
-  std::optional<uint64_t> memory;
-};
+// A worker as /status shows it; memory is what the reader measured (the file has none).
+using Worker = health::WorkerView;
 
 struct View {
   std::string version;
