@@ -24,17 +24,21 @@ std::string Bytes(const void* data, size_t size) {
 }
 
 void CheckBind(const shim::BindRequest& bind, std::string_view datagram) {
+  const cinit::ListenRequest& listen = bind.listen;
   FUZZ_CHECK(datagram.size() == sizeof(cinit_shim_bind_request));
-  FUZZ_CHECK(bind.port >= 1 && bind.port <= 65535);
-  FUZZ_CHECK(!bind.address.empty());
+  FUZZ_CHECK(listen.port >= 1 && listen.port <= 65535);
+  FUZZ_CHECK(!listen.host.empty());
+  FUZZ_CHECK(listen.family != cinit::ListenRequest::Family::kUnspecified);
+  const bool ipv6 = listen.family == cinit::ListenRequest::Family::kIPv6;
+  FUZZ_CHECK(!listen.v6only || ipv6);
   cinit_shim_bind_request original{};
   std::memcpy(&original, datagram.data(), sizeof(original));
 
   // The address text is the bytes it came from.
   unsigned char addr[16] = {};
-  int family = bind.ipv6 ? AF_INET6 : AF_INET;
-  FUZZ_CHECK(inet_pton(family, bind.address.c_str(), addr) == 1);
-  FUZZ_CHECK(std::memcmp(addr, original.addr, bind.ipv6 ? 16 : 4) == 0);
+  int family = ipv6 ? AF_INET6 : AF_INET;
+  FUZZ_CHECK(inet_pton(family, listen.host.c_str(), addr) == 1);
+  FUZZ_CHECK(std::memcmp(addr, original.addr, ipv6 ? 16 : 4) == 0);
 
   // Encoded again from what was understood, it decodes to the same request.
   cinit_shim_bind_request request{};
@@ -43,28 +47,23 @@ void CheckBind(const shim::BindRequest& bind, std::string_view datagram) {
   request.header.type = CINIT_SHIM_TYPE_BIND;
   request.header.pid = bind.pid;
   request.family = family;
-  request.socktype = bind.transport == cinit::Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
-  request.v6only = bind.v6only ? 1 : 0;
-  request.port = static_cast<uint16_t>(bind.port);
+  const bool udp = listen.transport == cinit::Transport::kUdp;
+  request.socktype = udp ? SOCK_DGRAM : SOCK_STREAM;
+  request.protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+  request.v6only = listen.v6only ? 1 : 0;
+  request.port = static_cast<uint16_t>(listen.port);
   std::memcpy(request.addr, addr, sizeof(addr));
   shim::Message again = shim::Decode(Bytes(&request, sizeof(request)), 1);
   const auto* same = std::get_if<shim::BindRequest>(&again);
   FUZZ_CHECK(same != nullptr);
-  FUZZ_CHECK(same->pid == bind.pid && same->ipv6 == bind.ipv6 &&
-             same->transport == bind.transport && same->v6only == bind.v6only &&
-             same->port == bind.port && same->address == bind.address);
+  FUZZ_CHECK(same->pid == bind.pid && same->listen.family == listen.family &&
+             same->listen.transport == listen.transport &&
+             same->listen.v6only == listen.v6only && same->listen.port == listen.port &&
+             same->listen.host == listen.host);
 
   // What shim_server.cc asks the listener rule for.
-  cinit::ListenRequest listen;
-  listen.transport = bind.transport;
-  listen.family = bind.ipv6 ? cinit::ListenRequest::Family::kIPv6
-                            : cinit::ListenRequest::Family::kIPv4;
-  listen.host = bind.address;
-  listen.port = bind.port;
-  listen.v6only = bind.v6only;
   auto specs = cinit::ListenerCandidates(listen);
-  FUZZ_CHECK(specs.size() == 1 && specs[0].ipv6 == bind.ipv6 &&
-             specs[0].port == bind.port);
+  FUZZ_CHECK(specs.size() == 1 && specs[0].ipv6 == ipv6 && specs[0].port == listen.port);
 }
 
 }  // namespace

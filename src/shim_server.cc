@@ -140,14 +140,8 @@ void ShimServer::OnReady(int fd, EventQueue* queue) {
       Log(Level::kDebug, "worker {}: bind shim loaded in pid {}", slot, hello->pid);
       queue->push_back(WorkerReport{worker_id, WorkerReport::Kind::kShimLoaded});
     } else if (const auto* bind = std::get_if<shim::BindRequest>(&message)) {
-      ListenRequest request;
-      request.transport = bind->transport;
-      request.family =
-          bind->ipv6 ? ListenRequest::Family::kIPv6 : ListenRequest::Family::kIPv4;
-      request.host = bind->address;
-      request.port = bind->port;
-      request.v6only = bind->v6only;
-      int socket = sockets_->Acquire(request, slot, worker_id, /*nonblocking=*/false);
+      int socket =
+          sockets_->Acquire(bind->listen, slot, worker_id, /*nonblocking=*/false);
       const os::UniqueFd& reply_channel = fds.front();
       if (socket >= 0) {
         os::SendWithFd(reply_channel.get(), shim::EncodeReply(0, 0), socket);

@@ -1,11 +1,11 @@
 #include "shim_codec.h"
 
-#include <arpa/inet.h>  // inet_ntop: formatting only
 #include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <cstring>
 
+#include "bind_rule.h"
 #include "shim_protocol.h"
 
 namespace cinit::shim {
@@ -32,24 +32,23 @@ Message Decode(std::string_view datagram, int fds) {
   }
   cinit_shim_bind_request request{};
   std::memcpy(&request, datagram.data(), sizeof(request));
-  BindRequest bind;
-  bind.pid = header.pid;
-  bind.v6only = request.v6only != 0;
-  bind.port = request.port;
-  if ((request.family != AF_INET && request.family != AF_INET6) ||
-      (request.socktype != SOCK_STREAM && request.socktype != SOCK_DGRAM) ||
-      bind.port == 0) {
-    return Invalid{fmt::format("a BIND of family {} type {} port {}", request.family,
-                               request.socktype, bind.port)};
+  // The shim checked the socket's domain and that it has no port yet; the one
+  // rule decides the rest.
+  BindCall call;
+  call.family = request.family;
+  std::memcpy(call.addr.data(), request.addr, sizeof(request.addr));
+  call.port = request.port;
+  call.domain = request.family;
+  call.type = request.socktype;
+  call.protocol = request.protocol;
+  call.v6only = request.v6only != 0;
+  std::optional<ListenRequest> listen = SharedBind(call);
+  if (!listen) {
+    return Invalid{fmt::format("a BIND of family {} type {} protocol {} port {}",
+                               request.family, request.socktype, request.protocol,
+                               request.port)};
   }
-  bind.ipv6 = request.family == AF_INET6;
-  bind.transport = request.socktype == SOCK_DGRAM ? Transport::kUdp : Transport::kTcp;
-  char text[INET6_ADDRSTRLEN] = {};
-  if (inet_ntop(request.family, request.addr, text, sizeof(text)) == nullptr) {
-    return Invalid{"an unprintable address"};
-  }
-  bind.address = text;
-  return bind;
+  return BindRequest{header.pid, std::move(*listen)};
 }
 
 std::string EncodeReply(int error, int pid) {

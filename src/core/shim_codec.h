@@ -16,14 +16,11 @@ struct Hello {
   int pid = 0;
 };
 
-// A worker's bind() of a TCP/UDP port, to be answered with cinit's socket.
+// A worker's bind() of a TCP/UDP port, to be answered with cinit's socket: what
+// bind_rule.h's SharedBind made of the facts the shim sent.
 struct BindRequest {
   int pid = 0;
-  bool ipv6 = false;                      // AF_INET6, else AF_INET
-  Transport transport = Transport::kTcp;  // SOCK_STREAM or SOCK_DGRAM
-  bool v6only = false;
-  int port = 0;
-  std::string address;  // numeric, e.g. "0.0.0.0", "::", "127.0.0.1"
+  ListenRequest listen;  // family, host (numeric), port, transport, v6only
 };
 
 struct Invalid {

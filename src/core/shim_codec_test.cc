@@ -42,9 +42,10 @@ TEST_SUITE("shim_codec") {
     REQUIRE(std::holds_alternative<shim::BindRequest>(message));
     const auto& bind = std::get<shim::BindRequest>(message);
     CHECK(bind.pid == 77);
-    CHECK(bind.port == 3000);
-    CHECK(bind.address == "0.0.0.0");
-    CHECK(bind.transport == Transport::kTcp);
+    CHECK(bind.listen.port == 3000);
+    CHECK(bind.listen.host == "0.0.0.0");
+    CHECK(bind.listen.transport == Transport::kTcp);
+    CHECK(bind.listen.family == ListenRequest::Family::kIPv4);
   }
 
   TEST_CASE("BIND of [::1]:53 over UDP, v6only") {
@@ -52,9 +53,10 @@ TEST_SUITE("shim_codec") {
     r.addr[15] = 1;
     r.v6only = 1;
     auto bind = std::get<shim::BindRequest>(shim::Decode(Bytes(&r, sizeof(r)), 1));
-    CHECK(bind.address == "::1");
-    CHECK(bind.v6only);
-    CHECK(bind.ipv6);
+    CHECK(bind.listen.host == "::1");
+    CHECK(bind.listen.v6only);
+    CHECK(bind.listen.family == ListenRequest::Family::kIPv6);
+    CHECK(bind.listen.transport == Transport::kUdp);
   }
 
   TEST_CASE("anything off is invalid, never trusted") {

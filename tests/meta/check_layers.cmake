@@ -16,6 +16,10 @@ set(ALLOWED
   # inet_ntop and the AF_/SOCK_ constants of the shim protocol: formatting only.
   "core/shim_codec.cc:arpa/inet.h" "core/shim_codec.cc:sys/socket.h"
   "core/shim_codec_test.cc:netinet/in.h" "core/shim_codec_test.cc:sys/socket.h"
+  # The same constants and inet_ntop for the one bind rule of both front-ends.
+  "core/bind_rule.cc:arpa/inet.h" "core/bind_rule.cc:netinet/in.h"
+  "core/bind_rule.cc:sys/socket.h" "core/bind_rule_test.cc:arpa/inet.h"
+  "core/bind_rule_test.cc:netinet/in.h" "core/bind_rule_test.cc:sys/socket.h"
   # inet_pton checks --listen and --health addresses: a pure parser.
   "core/options.cc:arpa/inet.h"
   # The W* macros of a wait status: bit arithmetic.
