@@ -201,9 +201,14 @@ int RunCluster(const Options& options) {
       return LogFailure(kExitStartupError, s.message());
     }
   }
+  // Non-Node workers without --listen bind the port themselves: the shim and the
+  // filter (--share) turn that into cinit's socket.
+  const bool shares =
+      !ipc.node_ipc && options.listen.empty() && options.share != ShareMode::kNone;
   Workers workers(
       Workers::Config{options.command, options.instance_var, ipc.node_ipc, options.listen,
-                      cwd.get(), !ipc.node_ipc && options.listen.empty(),
+                      cwd.get(), shares && options.share != ShareMode::kSeccomp,
+                      shares && options.share != ShareMode::kShim,
                       options.balance_reuseport, options.log_prefix ? &relay : nullptr},
       &loop);
   if (Status s = workers.Open(); !s.ok()) {
@@ -235,7 +240,9 @@ int RunCluster(const Options& options) {
   ClusterConfig config = options.cluster;
   config.workers = count;
   config.node_ipc = ipc.node_ipc;
-  config.shim = workers.has_shim();
+  // A worker's missing HELLO means a collision only where no filter catches its
+  // bind().
+  config.shim = workers.has_shim() && !workers.has_bind_filter();
   config.rewrite = options.rewrite;
   Cluster cluster(config);
   Executor executor(&workers);

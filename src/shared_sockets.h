@@ -45,6 +45,8 @@ class SharedSockets {
   int Acquire(ListenRequest request, int slot, int worker_id, bool nonblocking);
   // worker_id is gone: its sockets are unused unless another live worker asked.
   void Release(int worker_id);
+  // Whether the socket of this inode is one cinit holds for its workers.
+  bool Holds(uint64_t inode) const { return inode != 0 && listeners_.HoldsInode(inode); }
   // How many sockets cinit holds for its workers (the --listen ones included).
   size_t held() const { return listeners_.size(); }
 

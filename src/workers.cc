@@ -15,6 +15,7 @@ Workers::Workers(Config config, EventLoop* loop)
       sockets_(config_.balance_reuseport),
       node_(loop, &table_, &sockets_),
       shim_(loop, &table_, &sockets_),
+      seccomp_(loop, &table_, &sockets_),
       notify_(loop, &table_) {
   env_.instance_var = config_.instance_var;
   TakeInheritedEnv(os::Environment(), &env_);
@@ -32,6 +33,9 @@ Status Workers::Open() {
     shim_.Open();
     env_.shim_path = shim_.path();
     env_.shim_socket = shim_.socket_name();
+  }
+  if (config_.bind_filter) {
+    seccomp_.Open();
   }
   return Status::Ok();
 }
@@ -62,6 +66,16 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
     }
     spec.fds.push_back(shim_theirs.get());
   }
+  os::UniqueFd filter_ours;
+  os::UniqueFd filter_theirs;
+  if (const os::SeccompProgram* program = seccomp_.program(); program != nullptr) {
+    if (Status s = os::SocketPair(os::PairType::kSeqpacket, &filter_ours, &filter_theirs);
+        !s.ok()) {
+      return WorkerSpawned{worker_id, 0, s.message()};
+    }
+    spec.seccomp = program;
+    spec.seccomp_report_fd = filter_theirs.get();
+  }
   os::UniqueFd out;
   os::UniqueFd err;
   if (config_.relay != nullptr) {
@@ -82,6 +96,9 @@ WorkerSpawned Workers::Spawn(int worker_id, int slot) {
     return WorkerSpawned{worker_id, 0, s.message()};
   }
   table_.Add(worker_id, slot, pid);
+  if (filter_ours.valid()) {
+    seccomp_.Add(worker_id, slot, filter_ours.get());
+  }
   if (node_ours.valid()) {
     node_.Add(worker_id, std::move(node_ours));
   }
@@ -96,6 +113,7 @@ void Workers::AskToLeave(int worker_id) { node_.AskToLeave(worker_id); }
 void Workers::Forget(int worker_id) {
   node_.Drop(worker_id);
   shim_.Drop(worker_id);
+  seccomp_.Drop(worker_id);
   notify_.Drop(worker_id);
   table_.Remove(worker_id);
   sockets_.Release(worker_id);

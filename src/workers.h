@@ -4,7 +4,9 @@
 //
 // How a worker gets the shared port, by kind (one source each):
 //   Node workers:   Node's IPC channel; cinit answers queryServer (node_channels.h)
-//   other programs: the bind shim turns bind() into a request (shim_server.h)
+//   other programs: the bind shim turns bind() into a request (shim_server.h),
+//                   and the seccomp filter hands cinit the bind() the shim could
+//                   not see (seccomp_server.h)
 //   --listen:       the sockets are passed as LISTEN_FDS (worker_env.h)
 //   and any worker: sd_notify READY=1 to $NOTIFY_SOCKET marks it online
 //                   (notify_socket.h)
@@ -21,6 +23,7 @@
 #include "node_channels.h"
 #include "notify_socket.h"
 #include "options.h"
+#include "seccomp_server.h"
 #include "shared_sockets.h"
 #include "shim_server.h"
 #include "worker_env.h"
@@ -39,6 +42,7 @@ class Workers {
     std::vector<ListenAddress> listen;
     int cwd_fd = -1;         // where workers start (cinit itself moved to "/")
     bool bind_shim = false;  // preload the bind shim (non-Node workers without --listen)
+    bool bind_filter = false;        // the seccomp bind filter (the same workers)
     bool balance_reuseport = false;  // one SO_REUSEPORT socket per slot (--balance)
     LogRelay* relay = nullptr;       // --log-prefix: workers' stdout/stderr go here
   };
@@ -51,6 +55,8 @@ class Workers {
   Status Open();
   // Whether workers load the bind shim (it was asked for and could be written).
   bool has_shim() const { return !shim_.path().empty(); }
+  // Whether workers get the seccomp bind filter (asked for, and it works here).
+  bool has_bind_filter() const { return seccomp_.program() != nullptr; }
 
   // Starts the worker worker_id in slot. Returns the WorkerSpawned event.
   WorkerSpawned Spawn(int worker_id, int slot);
@@ -70,6 +76,7 @@ class Workers {
   SharedSockets sockets_;
   NodeChannels node_;
   ShimServer shim_;
+  SeccompServer seccomp_;
   NotifySocket notify_;
 };
 

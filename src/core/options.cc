@@ -59,6 +59,10 @@ constexpr std::string_view kUsage =
     "                           LISTEN_FDS (repeatable; ':PORT' is every address)\n"
     "      --balance shared|reuseport  one socket for all workers (default), or one\n"
     "                           SO_REUSEPORT socket per worker (see README)\n"
+    "      --share auto|seccomp|shim|none  how other programs' bind() of the port\n"
+    "                           reaches cinit: the LD_PRELOAD shim, a seccomp filter\n"
+    "                           (Go, static binaries; sets no_new_privs), both\n"
+    "                           (auto, the default), or neither (see README)\n"
     "      --stop-signal SIG    signal that stops a worker, to its process group\n"
     "                           (default SIGTERM)\n"
     "      --graceful-timeout MS  time a worker has to exit once asked ('shutdown'\n"
@@ -232,6 +236,22 @@ constexpr std::array kValueOptions = {
                   }
                   o->balance_reuseport = v == "reuseport";
                   return Status::Ok();
+                }},
+    ValueOption{"--share", "",
+                [](std::string_view v, Options* o) {
+                  constexpr std::pair<std::string_view, ShareMode> kModes[] = {
+                      {"auto", ShareMode::kAuto},
+                      {"seccomp", ShareMode::kSeccomp},
+                      {"shim", ShareMode::kShim},
+                      {"none", ShareMode::kNone}};
+                  for (const auto& [name, mode] : kModes) {
+                    if (v == name) {
+                      o->share = mode;
+                      return Status::Ok();
+                    }
+                  }
+                  return Status::Error(fmt::format(
+                      "--share: '{}' is not one of auto, seccomp, shim, none", v));
                 }},
     ValueOption{"--stop-signal", "",
                 [](std::string_view v, Options* o) {
@@ -670,8 +690,8 @@ Status ParseOptions(std::span<const std::string_view> args, const EnvLookup& env
     if (match->short_name == "-e") {
       mode.single_only = "-e";
     }
-    if (match->long_name == "--drain-delay") {
-      mode.cluster_only = "--drain-delay";
+    if (match->long_name == "--drain-delay" || match->long_name == "--share") {
+      mode.cluster_only = match->long_name;
     }
   }
 

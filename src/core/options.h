@@ -30,6 +30,15 @@ enum class IpcMode {
   kNone,  // never
 };
 
+// How a non-Node worker without --listen gets the shared port when it binds it
+// (README "Sharing the port").
+enum class ShareMode {
+  kAuto,     // both below: the shim for libc's bind(), the filter for the rest
+  kSeccomp,  // the seccomp bind filter only (no LD_PRELOAD)
+  kShim,     // the LD_PRELOAD shim only (no filter, no no_new_privs)
+  kNone,     // neither: workers bind for themselves
+};
+
 // Whose command line cinit speaks: its own, or a peer's, chosen by the name it was
 // invoked as (argv[0]: a symlink or a copy named tini, docker-init, dumb-init).
 // Every personality accepts every option; what differs are the defaults and the
@@ -94,6 +103,7 @@ struct Options {
   // How workers share a port: one socket (one accept queue) for all, or one
   // SO_REUSEPORT socket per worker slot.
   bool balance_reuseport = false;
+  ShareMode share = ShareMode::kAuto;  // --share
   // Stop signal, timeouts, restarts and the rolling reload (its kill_timeout is
   // single mode's too). workers and node_ipc are decided at start-up.
   ClusterConfig cluster;

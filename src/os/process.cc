@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "os/errno_status.h"
+#include "os/seccomp.h"
 #include "signal_policy.h"
 
 namespace cinit::os {
@@ -92,6 +93,11 @@ void ChildSays(std::initializer_list<const char*> parts) {
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 
+  // Before the fds move (the report socket may sit on one of their target
+  // numbers). A failure is reported to cinit; the program runs without it.
+  if (spec.seccomp != nullptr) {
+    InstallBindFilter(*spec.seccomp, spec.seccomp_report_fd);
+  }
   // Before the fds move: cwd_fd may sit on one of their target numbers.
   if (spec.cwd_fd >= 0 && fchdir(spec.cwd_fd) != 0) {
     _exit(kExitCannotExecute);

@@ -20,6 +20,8 @@
 
 namespace cinit::os {
 
+struct SeccompProgram;  // os/seccomp.h
+
 // Exit codes of a child whose exec failed, as in POSIX shells.
 inline constexpr int kExitNotFound = 127;
 inline constexpr int kExitCannotExecute = 126;
@@ -49,6 +51,11 @@ struct SpawnSpec {
   // Replacements for the child's stdout and stderr (--log-prefix pipes), or -1.
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // The bind filter (os/seccomp.h), installed with no_new_privs before exec; its
+  // listener, or why there is none, goes to seccomp_report_fd (a close-on-exec
+  // socket: ReceiveListener). nullptr: none.
+  const SeccompProgram* seccomp = nullptr;
+  int seccomp_report_fd = -1;
 };
 
 // Forks and execs spec. On success stores the child's pid in *pid.

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -331,6 +332,16 @@ bool IsListening(int fd) {
 }
 
 }  // namespace
+
+bool Listeners::HoldsInode(uint64_t inode) const {
+  for (const auto& [key, held] : sockets_) {
+    struct stat st {};
+    if (fstat(held.fd.get(), &st) == 0 && st.st_ino == inode) {
+      return true;
+    }
+  }
+  return false;
+}
 
 int Listeners::Acquire(const std::vector<ListenerSpec>& candidates, bool nonblocking) {
   int result = -EINVAL;

@@ -115,6 +115,9 @@ class Listeners {
   // Closes cinit's socket fd (the port closes unless a process still has a copy).
   void Close(int fd);
   size_t size() const { return sockets_.size(); }
+  // Whether one of the sockets held is the file of this inode (a copy of it in a
+  // worker's fd table names the same inode).
+  bool HoldsInode(uint64_t inode) const;
 
   // Every TCP socket held is the one socket of all its workers, so a worker that
   // shuts it down (shutdown(SHUT_RD), on Linux the end of listening) or calls
