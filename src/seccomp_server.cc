@@ -96,7 +96,6 @@ void SeccompServer::Drop(int worker_id) {
   for (int fd : fds) {
     Close(fd);
   }
-  warned_.erase(worker_id);
 }
 
 void SeccompServer::Close(int fd) {
@@ -261,9 +260,11 @@ void SeccompServer::HandleListen(int listener, pid_t pid, const os::SeccompNotic
 }
 
 void SeccompServer::CannotRead(int worker_id, pid_t pid, int error) {
-  if (!warned_.insert(worker_id).second) {
+  if (read_warned_) {
+    Log(Level::kDebug, "cannot read the bind() of pid {}: {}", pid, std::strerror(error));
     return;
   }
+  read_warned_ = true;
   const WorkerTable::Entry* worker = table_->Find(worker_id);
   Log(Level::kWarning,
       "worker {}: cannot read the bind() of pid {} (uid {}): {}; it binds for itself "

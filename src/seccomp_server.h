@@ -12,7 +12,6 @@
 #define CINIT_SECCOMP_SERVER_H_
 
 #include <map>
-#include <set>
 #include <utility>
 
 #include "event_loop.h"
@@ -51,7 +50,8 @@ class SeccompServer {
   bool HandleBind(int listener, int worker_id, pid_t pid, const os::SeccompNotice& notice,
                   int fd, uint64_t address, uint32_t length);
   void HandleListen(int listener, pid_t pid, const os::SeccompNotice& notice, int fd);
-  // Warns once per worker that cinit cannot look at pid (errno error).
+  // Warns (once for cinit's life: a restarted worker would repeat it) that cinit
+  // cannot look at pid (errno error).
   void CannotRead(int worker_id, pid_t pid, int error);
   void Close(int fd);
 
@@ -67,7 +67,7 @@ class SeccompServer {
   bool fds_by_proc_ = false;
   // By listener fd: the worker's id and the listener.
   std::map<int, std::pair<int, os::UniqueFd>> listeners_;
-  std::set<int> warned_;  // workers warned about by CannotRead
+  bool read_warned_ = false;
 };
 
 }  // namespace cinit

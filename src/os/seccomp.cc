@@ -66,6 +66,10 @@ volatile int g_probe_result = 0;
 }  // namespace
 
 Status BuildBindFilter(SeccompProgram* program) {
+  // libseccomp would ask the kernel what it supports (with seccomp(2) calls a
+  // profile may deny, which makes SCMP_ACT_NOTIFY "invalid"); cinit only builds
+  // the program, and the probe asks the kernel itself. Level 6: everything 2.5 has.
+  seccomp_api_set(6);
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) {
     return Status::Error("seccomp_init failed");
