@@ -193,6 +193,19 @@ TEST_SUITE("options") {
     CHECK_FALSE(Parse({"--balance", "random", "x"}).status.ok());
   }
 
+  TEST_CASE("--share") {
+    CHECK(Parse({"-i", "2", "x"}).options.share == ShareMode::kAuto);
+    CHECK(Parse({"-i", "2", "--share", "seccomp", "x"}).options.share ==
+          ShareMode::kSeccomp);
+    CHECK(Parse({"-i", "2", "--share=shim", "x"}).options.share == ShareMode::kShim);
+    CHECK(Parse({"-i", "2", "--share", "none", "x"}).options.share == ShareMode::kNone);
+    auto bad = Parse({"-i", "2", "--share", "ptrace", "x"});
+    CHECK_FALSE(bad.status.ok());
+    CHECK(bad.status.message().find("auto, seccomp, shim, none") != std::string::npos);
+    // Single mode shares no port.
+    CHECK_FALSE(Parse({"--share", "shim", "x"}).status.ok());
+  }
+
   TEST_CASE("--ipc") {
     CHECK(Parse({"--ipc", "node", "x"}).options.ipc == IpcMode::kNode);
     CHECK(Parse({"--ipc=none", "x"}).options.ipc == IpcMode::kNone);

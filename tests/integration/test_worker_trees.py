@@ -174,8 +174,9 @@ class CrashLoopTest(unittest.TestCase):
 
     def test_a_second_worker_that_cannot_bind_gets_the_hint(self):
         # A static program binds the port itself (as Go does): the shim cannot load
-        # in it; the first worker binds, the second fails with EADDRINUSE at once.
-        tree = Tree(self, 2, [helper("bindport"), str(free_port())])
+        # in it and, with --share shim, no filter catches its bind(); the first
+        # worker binds, the second fails with EADDRINUSE at once.
+        tree = Tree(self, 2, [helper("bindport"), str(free_port())], args=["--share", "shim"])
         code, _, err = tree.run.finish(30)
         self.assertEqual(code, 3, err)
         self.assertIn("bindport: bind: Address already in use", err)
