@@ -12,7 +12,9 @@
 //               "port0 port=<port>", "udp port=<port>", "unix ok" (or "... error=<errno>")
 // HOST is numeric IPv4 or IPv6 ("::" is dual-stack). Prints "listening pid=<pid>
 // fd=<fd> nonblock=<0|1> cloexec=<0|1>" once it listens, then answers each
-// connection with "ok pid=<pid> gen=0 end" and closes it. Dies on SIGTERM (no
+// connection with "ok pid=<pid> gen=<G> end" and closes it; G is read once from
+// $TP_GEN_FILE (else 0), and "start pid=<pid> gen=<G>" is appended to $TP_EVENTS
+// when set (tests/integration/third_party_support.py). Dies on SIGTERM (no
 // handler); exits by itself after 120 s. On a failed bind it prints
 // "shareserve: bind: <strerror>" and exits 1.
 #define _GNU_SOURCE
@@ -144,8 +146,23 @@ int main(int argc, char** argv) {
   printf("listening pid=%d fd=%d nonblock=%d cloexec=%d\n", getpid(), g_fd,
          (fl & O_NONBLOCK) != 0, (fdfl & FD_CLOEXEC) != 0);
   fflush(stdout);
-  char body[64];
-  int body_len = snprintf(body, sizeof body, "ok pid=%d gen=0 end\n", getpid());
+  char gen[32] = "0";
+  const char* gen_file = getenv("TP_GEN_FILE");
+  FILE* f = gen_file != NULL ? fopen(gen_file, "r") : NULL;
+  if (f != NULL) {
+    if (fscanf(f, "%31s", gen) != 1) {
+      strcpy(gen, "0");
+    }
+    fclose(f);
+  }
+  const char* events = getenv("TP_EVENTS");
+  f = events != NULL ? fopen(events, "a") : NULL;
+  if (f != NULL) {
+    fprintf(f, "start pid=%d gen=%s\n", getpid(), gen);
+    fclose(f);
+  }
+  char body[96];
+  int body_len = snprintf(body, sizeof body, "ok pid=%d gen=%s end\n", getpid(), gen);
   char response[256];
   int len = snprintf(response, sizeof response,
                      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: "

@@ -7,6 +7,8 @@
 // reads the generation G once at start from $TP_GEN_FILE (else 0) and appends
 // "start pid=P gen=G" to $TP_EVENTS when set. Prints "listening pid=<pid>
 // addr=<addr>" once it listens. GET /?sleep=MS answers after MS milliseconds.
+// With LISTEN_FDS=1 (and LISTEN_PID its pid) it serves fd 3 instead (cinit
+// --listen; the benchmark's baseline).
 package main
 
 import (
@@ -26,7 +28,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: go_server ADDR")
 		os.Exit(2)
 	}
-	listener, err := net.Listen("tcp", os.Args[1])
+	var listener net.Listener
+	var err error
+	if os.Getenv("LISTEN_FDS") == "1" && os.Getenv("LISTEN_PID") == fmt.Sprint(os.Getpid()) {
+		// systemd socket activation (cinit --listen): the socket is fd 3.
+		listener, err = net.FileListener(os.NewFile(3, "LISTEN_FDS"))
+	} else {
+		listener, err = net.Listen("tcp", os.Args[1])
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "go_server:", err)
 		os.Exit(1)
