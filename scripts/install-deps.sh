@@ -21,6 +21,9 @@ if [ "${1:-}" != "--build-only" ]; then
   # Third-party servers run as cluster workers (test_third_party): Ruby's WEBrick, socat,
   # uvicorn and gunicorn (Debian's python3), flask and nginx (bench/third_party.sh, too).
   packages+=(ruby ruby-webrick socat gunicorn python3-uvicorn python3-flask nginx-light)
+  # An unmodified static Go server shares the port through the seccomp filter
+  # (test_share_seccomp builds it with Debian's Go).
+  packages+=(golang-go)
 fi
 
 missing=()
