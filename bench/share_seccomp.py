@@ -28,6 +28,7 @@ import third_party_support as tp  # noqa: E402
 from harness import DEADLINE, PID1, helper, start_cinit, wait_for  # noqa: E402
 from test_cluster import free_port, try_get  # noqa: E402
 from test_share_seccomp import go_server  # noqa: E402
+from third_party import Owner  # noqa: E402 (bench/third_party.py: a TestCase's cleanups)
 
 REPS = int(os.environ.get("REPS", "3"))
 WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "8"))
@@ -35,24 +36,6 @@ WRK_CONNS = int(os.environ.get("WRK_CONNS", "64"))
 AB_N = int(os.environ.get("AB_N", "20000"))
 AB_CONC = int(os.environ.get("AB_CONC", "32"))
 LOOP_CALLS = int(os.environ.get("LOOP_CALLS", "20000000"))
-
-
-class Owner:
-    """What harness.Process and run_reloads need of a TestCase."""
-
-    def __init__(self):
-        self.cleanups = []
-
-    def addCleanup(self, fn, *args):  # noqa: N802 (unittest's name)
-        self.cleanups.append((fn, args))
-
-    def done(self):
-        while self.cleanups:
-            fn, args = self.cleanups.pop()
-            try:
-                fn(*args)
-            except Exception as e:  # noqa: BLE001 -- a bench run goes on
-                print(f"cleanup: {e}", file=sys.stderr)
 
 
 def syscall_cost(loop_exe: str, share: str) -> float:

@@ -245,8 +245,8 @@ void SeccompServer::HandleListen(int listener, pid_t pid, const os::SeccompNotic
     return;
   }
   const bool shared = sockets_->Holds(socket.inode);
-  // The /proc way cannot see SO_ACCEPTCONN: Repair checks cinit's own copy.
-  switch (DecideListen(shared, socket.copy.valid() ? socket.listening : false)) {
+  // The /proc way cannot see SO_ACCEPTCONN (false): Repair checks cinit's own copy.
+  switch (DecideListen(shared, socket.listening)) {
     case ListenVerdict::kRealListen:
       os::ContinueCall(listener, notice.id);
       return;

@@ -7,14 +7,16 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <string_view>
+#include <vector>
 
 #include "os/errno_status.h"
+#include "os/socket.h"
 
 namespace cinit::os {
 namespace {
@@ -135,24 +137,10 @@ int ProbeBindFilter(const SeccompProgram& program) {
 int InstallBindFilter(const SeccompProgram& program, int report_fd) {
   int listener = Install(program);
   int error = listener >= 0 ? 0 : -listener;
-  iovec iov{&error, sizeof(error)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    cmsghdr align;
-  } control{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (listener >= 0) {
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof(control.buf);
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &listener, sizeof(listener));
-  }
-  sendmsg(report_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  // SendWithFd makes syscalls only: fine in the vfork child.
+  SendWithFd(report_fd,
+             std::string_view(reinterpret_cast<const char*>(&error), sizeof(error)),
+             listener);
   if (listener >= 0) {
     close(listener);  // the worker must not hold its own notifier
   }
@@ -161,32 +149,14 @@ int InstallBindFilter(const SeccompProgram& program, int report_fd) {
 
 void ReceiveListener(int report_end, UniqueFd* listener, int* child_error) {
   int error = EPROTO;
-  iovec iov{&error, sizeof(error)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    cmsghdr align;
-  } control{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof(control.buf);
-  ssize_t n = recvmsg(report_end, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  UniqueFd received;
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); n > 0 && cmsg != nullptr;
-       cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-        cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
-      received = UniqueFd(fd);
-    }
-  }
+  std::vector<UniqueFd> fds;
+  ssize_t n =
+      ReceiveDatagram(report_end, reinterpret_cast<char*>(&error), sizeof(error), &fds);
   if (n != sizeof(error)) {
     error = EPROTO;
   }
-  if (error == 0 && received.valid()) {
-    *listener = std::move(received);
+  if (error == 0 && fds.size() == 1) {
+    *listener = std::move(fds.front());
     *child_error = 0;
   } else {
     *child_error = error != 0 ? error : EPROTO;
