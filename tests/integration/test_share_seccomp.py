@@ -214,6 +214,26 @@ class StaticServerTest(unittest.TestCase):
         self.assertNotIn(port0, cinit_ports)
         stop(run)
 
+    def test_hostile_binds_get_the_kernels_own_errors_and_cinit_serves_on(self):
+        # What the same program gets with no cinit and no filter: the kernel's answers.
+        port = free_port()
+        alone = Process(self, [helper("shareserve"), "--hostile", "127.0.0.1", str(port)])
+        text = alone.out.wait_contains("listening ")
+        alone.kill()
+        expected = [line for line in text.splitlines() if line.startswith("hostile ")]
+        self.assertEqual(len(expected), 7, text)
+        self.assertIn("hostile null errno=14", expected)  # EFAULT
+        port = free_port()
+        run = start(self, ["-i", "2", helper("shareserve"), "--hostile", "127.0.0.1",
+                           str(port)], port)
+        lines = listening_lines(run, 2)
+        got = [line for line in run.out.text().splitlines() if line.startswith("hostile ")]
+        self.assertEqual(sorted(got), sorted(expected * 2), run.err.text())
+        # Nothing wedged: both workers then got the shared socket, and cinit answers.
+        self.assertEqual(pids_answering(port, 2), {int(line["pid"]) for line in lines})
+        code, _, err = stop(run)
+        self.assertEqual(code, 0, err)
+
     def cinit_tcp_ports(self, pid: int) -> set:
         from test_cluster import socket_inodes
         from harness import tcp_sockets

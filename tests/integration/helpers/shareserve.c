@@ -7,6 +7,10 @@
 //   --nonblock  a SOCK_NONBLOCK socket, accepted after poll()
 //   --thread    socket, bind and listen from a second thread
 //   --backlog N listen(fd, N) (default 128)
+//   --hostile   first makes binds no program should: a NULL and a wild
+//               address pointer, length 0, a huge length, a pipe and a closed fd
+//               named as the socket, a sockaddr that ends past mapped memory;
+//               prints "hostile <case> errno=<errno>" for each (0: it succeeded)
 //   --others    first binds 127.0.0.1:0 (TCP), 127.0.0.1:UDPPORT (UDP) and the
 //               AF_UNIX path PATH, and prints each outcome:
 //               "port0 port=<port>", "udp port=<port>", "unix ok" (or "... error=<errno>")
@@ -27,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -75,6 +81,39 @@ static void* open_listener(void* unused) {
   return NULL;
 }
 
+// One raw bind(2), past libc (as Go makes it); its errno, 0 on success.
+static int raw_bind(int fd, const void* address, unsigned long len) {
+  return syscall(SYS_bind, fd, address, len) == 0 ? 0 : errno;
+}
+
+static void bind_hostile(void) {
+  struct sockaddr_in in4;
+  memset(&in4, 0, sizeof in4);
+  in4.sin_family = AF_INET;
+  in4.sin_port = htons((unsigned short)g_port);
+  in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) {
+    pipe_fds[0] = -1;
+  }
+  // The sockaddr's last bytes on a page that is not mapped.
+  long page = sysconf(_SC_PAGESIZE);
+  char* pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(pages + page, (size_t)page);
+  char* edge = pages + page - 8;
+  memcpy(edge, &in4, 8);
+  printf("hostile null errno=%d\n", raw_bind(tcp, NULL, sizeof in4));
+  printf("hostile wild errno=%d\n", raw_bind(tcp, (void*)16, sizeof in4));
+  printf("hostile zero-length errno=%d\n", raw_bind(tcp, &in4, 0));
+  printf("hostile huge-length errno=%d\n", raw_bind(tcp, &in4, 1UL << 40));
+  printf("hostile pipe errno=%d\n", raw_bind(pipe_fds[0], &in4, sizeof in4));
+  printf("hostile closed-fd errno=%d\n", raw_bind(987, &in4, sizeof in4));
+  printf("hostile edge errno=%d\n", raw_bind(tcp, edge, sizeof in4));
+  fflush(stdout);
+  close(tcp);
+}
+
 static void bind_others(int udp_port, const char* path) {
   struct sockaddr_in in4;
   memset(&in4, 0, sizeof in4);
@@ -112,6 +151,7 @@ static void bind_others(int udp_port, const char* path) {
 
 int main(int argc, char** argv) {
   int thread = 0;
+  int hostile = 0;
   int i = 1;
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; ++i) {
     if (strcmp(argv[i], "--nonblock") == 0) {
@@ -120,6 +160,8 @@ int main(int argc, char** argv) {
       thread = 1;
     } else if (strcmp(argv[i], "--backlog") == 0 && i + 1 < argc) {
       g_backlog = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--hostile") == 0) {
+      hostile = 1;
     } else if (strcmp(argv[i], "--others") == 0 && i + 2 < argc) {
       bind_others(atoi(argv[i + 1]), argv[i + 2]);
       i += 2;
@@ -134,6 +176,9 @@ int main(int argc, char** argv) {
   g_host = argv[i];
   g_port = atoi(argv[i + 1]);
   alarm(120);
+  if (hostile) {
+    bind_hostile();
+  }
   if (thread) {
     pthread_t t;
     pthread_create(&t, NULL, open_listener, NULL);
